@@ -1,0 +1,152 @@
+/**
+ * The wire contracts of Gatehouse in one place (see docs/api.md). Adapters (HTTP, IPC, CLI) and
+ * embedding code import these types rather than restating them.
+ */
+
+/** RFC 6749 §5.2 error codes, plus the Gatehouse extension `password_change_required`. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unsupported_token_type'
+  | 'password_change_required'
+  | 'server_error';
+
+/** RFC 6749 §5.2 error response body. */
+export interface OAuthErrorBody {
+  error: OAuthErrorCode;
+  error_description: string;
+  /** With invalid_request from a password change: each reason the new password was refused. */
+  policy_violations?: string[];
+}
+
+/** RFC 6749 §5.1 successful token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  /** Lifetime of the access token in seconds. */
+  expires_in: number;
+  refresh_token?: string;
+  /** Present when the granted scope differs from the requested one (or none was requested). */
+  scope?: string;
+}
+
+/** RFC 7662 introspection response. Times are seconds since the epoch. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      token_type: 'access_token' | 'refresh_token';
+      scope: string;
+      client_id: string;
+      username: string;
+      sub: string;
+      sid: string;
+      exp: number;
+      iat: number;
+      nbf?: number;
+      iss?: string;
+      aud?: string;
+      jti?: string;
+    };
+
+/** Claims of a Gatehouse access token (a `v4.public.` PASETO). Times are RFC 3339 strings. */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string;
+  exp: string;
+  iat: string;
+  nbf: string;
+  jti: string;
+  scope: string;
+  client_id: string;
+  sid: string;
+  username: string;
+}
+
+/** The footer every Gatehouse access token carries: the PASERK k4.pid of its signing key. */
+export interface AccessTokenFooter {
+  kid: `k4.pid.${string}`;
+}
+
+/** A public signing key as published on `/keys` and pushed to resource services. */
+export interface PublishedKey {
+  paserk: `k4.public.${string}`;
+  pid: `k4.pid.${string}`;
+  status: 'active' | 'retiring';
+  /** Epoch ms after which no token signed with this key can still be valid. */
+  verifyUntil: number;
+}
+
+/** A revocation a resource service must honour until `expiresAt` (epoch ms). */
+export interface Revocation {
+  kind: 'sid' | 'jti';
+  value: string;
+  revokedAt: number;
+  expiresAt: number;
+}
+
+/** Why a sign-in session (refresh family) ended. */
+export type SessionEndReason =
+  | 'signed_out'
+  | 'reuse_detected'
+  | 'password_changed'
+  | 'password_reset'
+  | 'user_disabled'
+  | 'user_removed'
+  | 'client_removed'
+  | 'admin_revoked';
+
+/** How a client proved who it is at the token, revocation and introspection endpoints. */
+export type ClientCredentials =
+  | { method: 'client_secret_basic'; clientId: string; clientSecret: string }
+  | { method: 'client_secret_post'; clientId: string; clientSecret: string }
+  | { method: 'none'; clientId: string };
+
+/**
+ * Request parameters as a transport delivered them, before validation: an ordered list of
+ * name/value pairs (what URLSearchParams iterates), so repeated parameters can be detected.
+ */
+export type RequestParams = Iterable<readonly [string, string]>;
+
+/** A user account as administration shows it (never the password hash). Times are epoch ms. */
+export interface UserInfo {
+  id: string;
+  username: string;
+  displayName: string | null;
+  scope: string[];
+  mustChangePassword: boolean;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+  passwordChangedAt: number;
+}
+
+/** A registered client as administration shows it (never the secret or its hash). */
+export interface ClientInfo {
+  id: string;
+  confidential: boolean;
+  scope: string[];
+  grants: GrantType[];
+  createdAt: number;
+}
+
+export type GrantType = 'password' | 'refresh_token';
+
+/** A sign-in session (one refresh-token family). Times are epoch ms. */
+export interface SessionInfo {
+  id: string;
+  userId: string;
+  username: string;
+  clientId: string;
+  scope: string[];
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  revokedReason: SessionEndReason | null;
+}

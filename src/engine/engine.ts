@@ -1,0 +1,251 @@
+import { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from '../clock.js';
+import type {
+  AccessTokenClaims,
+  IntrospectionResponse,
+  PublishedKey,
+  RequestParams,
+  Revocation,
+  TokenResponse,
+} from '../contracts.js';
+import { changePasswordRequest } from '../oauth/change-password.js';
+import type { BasicCredentials } from '../oauth/client-auth.js';
+import { introspectRequest } from '../oauth/introspect.js';
+import { revokeRequest } from '../oauth/revoke.js';
+import { tokenRequest } from '../oauth/token-request.js';
+import { HashPool } from '../passwords/hash-pool.js';
+import { PasswordHasher } from '../passwords/hasher.js';
+import { AuditRepository, type AuditRow } from '../store/audit.js';
+import { ClientRepository } from '../store/clients.js';
+import { openDatabase } from '../store/database.js';
+import { RevocationRepository } from '../store/revocations.js';
+import { SessionRepository } from '../store/sessions.js';
+import { SigningKeyRepository } from '../store/signing-keys.js';
+import { UserRepository } from '../store/users.js';
+import { AccessTokens, TokenError } from '../tokens/access-tokens.js';
+import type { KeyProtector } from '../tokens/key-protector.js';
+import { KeyRing } from '../tokens/key-ring.js';
+import { ClientsAdmin } from './clients-admin.js';
+import { tokenHorizonMs, type EngineContext } from './context.js';
+import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
+import { SessionsAdmin } from './sessions-admin.js';
+import { UsersAdmin } from './users-admin.js';
+
+export interface EngineOptions {
+  /** The SQLite file (created if missing, private to this OS user). */
+  path: string;
+  /** `iss` of every token; default `urn:gatehouse:<installation id>`. */
+  issuer?: string | undefined;
+  /** `aud` of every token (the resource service); default `urn:gatehouse:resource:<installation id>`. */
+  audience?: string | undefined;
+  policy?: PolicyOptions | undefined;
+  /** Persist signing keys, protected by this; without one they live in memory only. */
+  keyProtector?: KeyProtector | undefined;
+  /** Source of time (tests inject a fake one). */
+  clock?: Clock | undefined;
+  /** Worker threads for argon2id; default: the number of cores, at most 4. */
+  hashWorkers?: number | undefined;
+}
+
+/** Token endpoint parameters, typed for in-process callers (the wire form is any RequestParams). */
+export type TokenRequest = { client_id?: string; client_secret?: string; scope?: string } & (
+  | { grant_type: 'password'; username: string; password: string }
+  | { grant_type: 'refresh_token'; refresh_token: string }
+);
+
+export interface EngineEvents {
+  /** Sessions or tokens were revoked (committed); resource services must refuse them now. */
+  revocation: [revocations: Revocation[]];
+  /** The set of signing keys changed (rotation); resource services need the new public key. */
+  keys: [keys: PublishedKey[]];
+}
+
+/**
+ * The Gatehouse authorization engine over one SQLite file. Every method validates its input and
+ * either returns a typed result or throws a typed error (OAuthError for the OAuth operations,
+ * AdminError for administration, TokenError from verifyAccessToken).
+ */
+export class Engine {
+  readonly users: UsersAdmin;
+  readonly clients: ClientsAdmin;
+  readonly sessions: SessionsAdmin;
+  private readonly events = new EventEmitter<EngineEvents>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private closed = false;
+
+  /** @internal Use openEngine(). */
+  constructor(
+    private readonly ctx: EngineContext,
+    readonly installationId: string,
+    readonly issuer: string,
+    readonly audience: string,
+  ) {
+    this.users = new UsersAdmin(ctx);
+    this.clients = new ClientsAdmin(ctx);
+    this.sessions = new SessionsAdmin(ctx);
+  }
+
+  get policy(): Readonly<Policy> {
+    return this.ctx.policy;
+  }
+
+  /** RFC 6749 token endpoint: the password and refresh_token grants. */
+  token(params: TokenRequest | RequestParams, basic?: BasicCredentials): Promise<TokenResponse> {
+    return this.run(() => tokenRequest(this.ctx, toPairs(params), basic));
+  }
+
+  /** RFC 7009 revocation (parameters: token, token_type_hint?, plus client authentication). */
+  revoke(params: Record<string, string> | RequestParams, basic?: BasicCredentials): Promise<void> {
+    return this.run(() => revokeRequest(this.ctx, toPairs(params), basic));
+  }
+
+  /** RFC 7662 introspection, for confidential clients (parameters: token, token_type_hint?). */
+  introspect(params: Record<string, string> | RequestParams, basic?: BasicCredentials): Promise<IntrospectionResponse> {
+    return this.run(() => introspectRequest(this.ctx, toPairs(params), basic));
+  }
+
+  /** Password change (parameters: username, password, new_password, plus client authentication). */
+  changePassword(params: Record<string, string> | RequestParams, basic?: BasicCredentials): Promise<void> {
+    return this.run(() => changePasswordRequest(this.ctx, toPairs(params), basic));
+  }
+
+  /**
+   * Verifies an access token as a resource server would, plus what only the engine knows: throws
+   * TokenError unless the signature, issuer, audience and times are right and it is not revoked.
+   */
+  async verifyAccessToken(token: string): Promise<AccessTokenClaims> {
+    const claims = await this.run(() => this.ctx.accessTokens.verify(token));
+    const now = this.ctx.clock.now();
+    if (this.ctx.revocations.isRevoked('jti', claims.jti, now) || this.ctx.revocations.isRevoked('sid', claims.sid, now)) {
+      throw new TokenError('revoked', 'The token has been revoked.');
+    }
+    return claims;
+  }
+
+  /** Public keys that may still verify tokens (what `/keys` publishes). */
+  publishedKeys(): PublishedKey[] {
+    return this.ctx.keys.published();
+  }
+
+  /** Starts a new signing key now; tokens signed by the previous one still verify until they expire. */
+  async rotateSigningKey(): Promise<PublishedKey[]> {
+    await this.run(() => this.ctx.keys.rotate());
+    return this.publishedKeys();
+  }
+
+  /** Every revocation still in force: the snapshot a resource service starts from. */
+  revocations(): Revocation[] {
+    return this.ctx.revocations.list(this.ctx.clock.now());
+  }
+
+  /** The audit log, oldest first. */
+  auditLog(): AuditRow[] {
+    return this.ctx.auditLog.list();
+  }
+
+  /** argon2id evaluations started by this engine (for tests and metrics). */
+  get hashEvaluations(): number {
+    return this.ctx.hasher.evaluations;
+  }
+
+  on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): () => void {
+    this.events.on(event, listener as never);
+    return () => this.events.off(event, listener as never);
+  }
+
+  /** Waits for background work (rehashes), stops the hash workers and closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.pending]);
+    await this.ctx.hasher.close();
+    this.ctx.db.close();
+  }
+
+  /** @internal */
+  emit<E extends keyof EngineEvents>(event: E, ...args: EngineEvents[E]): void {
+    // A listener's failure must not undo or hide a committed change.
+    for (const listener of this.events.listeners(event)) {
+      try {
+        (listener as (...a: EngineEvents[E]) => void)(...args);
+      } catch (error) {
+        process.emitWarning(`gatehouse ${event} listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** @internal */
+  track(task: Promise<unknown>): void {
+    const tracked = task.catch((error: Error) => process.emitWarning(`gatehouse background task failed: ${error.message}`));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  private async run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('The engine is closed.');
+    return operation();
+  }
+}
+
+/** Opens the engine on a database file, creating and migrating it as needed. */
+export async function openEngine(options: EngineOptions): Promise<Engine> {
+  if (!options || typeof options.path !== 'string' || options.path === '') {
+    throw new TypeError('openEngine needs options.path, the database file.');
+  }
+  const policy = resolvePolicy(options.policy);
+  const clock = options.clock ?? systemClock;
+  const { db, installationId } = openDatabase(options.path);
+  const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
+  const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
+  let engine: Engine | undefined;
+  try {
+    const keys = new KeyRing(
+      new SigningKeyRepository(db),
+      clock,
+      { rotationMs: policy.keyRotationSeconds * 1000, tokenHorizonMs: tokenHorizonMs(policy), protector: options.keyProtector },
+      () => engine?.emit('keys', keys.published()),
+    );
+    const ctx: EngineContext = {
+      db,
+      clock,
+      policy,
+      users: new UserRepository(db),
+      clients: new ClientRepository(db),
+      sessions: new SessionRepository(db),
+      revocations: new RevocationRepository(db),
+      auditLog: new AuditRepository(db),
+      hasher: new PasswordHasher(policy.argon2, new HashPool(options.hashWorkers)),
+      keys,
+      accessTokens: new AccessTokens(keys, clock, {
+        issuer,
+        audience,
+        ttlSeconds: policy.accessTokenTtlSeconds,
+        leewaySeconds: policy.clockLeewaySeconds,
+      }),
+      publishRevocations: (revocations) => {
+        if (revocations.length > 0) engine?.emit('revocation', [...revocations]);
+      },
+      track: (task) => engine?.track(task),
+    };
+    engine = new Engine(ctx, installationId, issuer, audience);
+    const now = clock.now();
+    ctx.sessions.prune(now, now - policy.sessionRetentionSeconds * 1000);
+    ctx.revocations.prune(now);
+    await keys.signingKey();
+    return engine;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function toPairs(params: Record<string, string> | RequestParams): RequestParams {
+  if (Symbol.iterator in params) return params as RequestParams;
+  const pairs: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new TypeError(`Parameter "${name}" must be a string.`);
+    pairs.push([name, value]);
+  }
+  return pairs;
+}

@@ -1,0 +1,20 @@
+/**
+ * Gatehouse: an offline, embeddable OAuth 2.0 authorization engine (password and refresh_token
+ * grants, SQLite, argon2id, PASETO v4.public). See docs/api.md.
+ */
+export { openEngine, Engine, type EngineOptions, type EngineEvents, type TokenRequest } from './engine/engine.js';
+export { DEFAULT_POLICY, type Policy, type PolicyOptions } from './engine/policy.js';
+export type { PasswordRules } from './passwords/policy.js';
+export type { Argon2Params } from './passwords/phc.js';
+export { AdminError, type AdminErrorCode } from './engine/admin-error.js';
+export type { NewUserInput } from './engine/users-admin.js';
+export type { NewClientInput } from './engine/clients-admin.js';
+export { OAuthError } from './oauth/errors.js';
+export { parseBasicAuthorization, type BasicCredentials } from './oauth/client-auth.js';
+export { TokenError, type TokenErrorCode } from './tokens/access-tokens.js';
+export type { KeyProtector } from './tokens/key-protector.js';
+export { k4PublicKeyId } from './tokens/paseto-v4.js';
+export { StoreError, type StoreErrorCode } from './store/errors.js';
+export type { AuditRow, AuditOutcome } from './store/audit.js';
+export { systemClock, type Clock } from './clock.js';
+export type * from './contracts.js';

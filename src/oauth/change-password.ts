@@ -1,0 +1,60 @@
+import type { RequestParams } from '../contracts.js';
+import { audit, type EngineContext } from '../engine/context.js';
+import { passwordViolations } from '../passwords/policy.js';
+import type { ClientRow } from '../store/clients.js';
+import { authenticateClient, clientCredentialsFrom, requireGrant, type BasicCredentials } from './client-auth.js';
+import { endSessions } from './end-sessions.js';
+import { OAuthError, WRONG_CREDENTIALS } from './errors.js';
+import { readParams, required } from './params.js';
+import { checkPassword } from './password-grant.js';
+
+export interface ChangePasswordInput {
+  username: string;
+  currentPassword: string;
+  newPassword: string;
+  /** The session the change is made from, which stays signed in; every other one ends. */
+  keepSessionId?: string | undefined;
+}
+
+/** The password-change endpoint: username, password, new_password, with client authentication. */
+export async function changePasswordRequest(ctx: EngineContext, input: RequestParams, basic?: BasicCredentials): Promise<void> {
+  const params = readParams(input);
+  const client = authenticateClient(ctx.clients, clientCredentialsFrom(params, basic));
+  await changePassword(ctx, client, {
+    username: required(params, 'username'),
+    currentPassword: required(params, 'password'),
+    newPassword: required(params, 'new_password'),
+  });
+}
+
+/**
+ * Changes a password given the current one. This is also how a must-change account becomes usable.
+ * A refused new password changes nothing and says why; a successful change ends the user's other
+ * sessions.
+ */
+export async function changePassword(ctx: EngineContext, client: ClientRow, input: ChangePasswordInput): Promise<void> {
+  requireGrant(client, 'password');
+  const user = await checkPassword(ctx, input.username, input.currentPassword, client.id);
+  const violations = passwordViolations(input.newPassword, ctx.policy.password, { username: user.username });
+  if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
+    violations.push('Choose a password different from the current one.');
+  }
+  if (violations.length > 0) {
+    throw new OAuthError('invalid_request', `The new password was refused: ${violations.join(' ')}`, { policyViolations: violations });
+  }
+  const newHash = await ctx.hasher.hash(input.newPassword);
+  const revocations = ctx.db.transaction(() => {
+    const current = ctx.users.findById(user.id);
+    // Changed or disabled while we were hashing: the other change wins.
+    if (!current || current.password_hash !== user.password_hash || current.disabled === 1) {
+      throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);
+    }
+    const now = ctx.clock.now();
+    ctx.users.setPassword(user.id, newHash, false, now);
+    const others = ctx.sessions.liveSessionsOf(user.id, now).filter((s) => s.id !== input.keepSessionId);
+    const ended = endSessions(ctx, others.map((s) => s.id), 'password_changed', { username: user.username, clientId: client.id });
+    audit(ctx, { type: 'password.changed', outcome: 'success', username: user.username, userId: user.id, clientId: client.id });
+    return ended;
+  }).immediate();
+  ctx.publishRevocations(revocations);
+}

@@ -1,0 +1,72 @@
+/** argon2id cost parameters: memory in KiB, passes, lanes. */
+export interface Argon2Params {
+  m: number;
+  t: number;
+  p: number;
+}
+
+export interface Argon2Hash {
+  params: Argon2Params;
+  salt: Uint8Array;
+  hash: Uint8Array;
+}
+
+/** OWASP Password Storage Cheat Sheet's first argon2id configuration. */
+export const OWASP_ARGON2ID: Readonly<Argon2Params> = Object.freeze({ m: 19456, t: 2, p: 1 });
+export const SALT_BYTES = 16;
+export const HASH_BYTES = 32;
+
+const PHC = /^\$argon2id\$v=19\$m=(\d{1,7}),t=(\d{1,4}),p=(\d{1,3})\$([A-Za-z0-9+/]{16,})\$([A-Za-z0-9+/]{16,})$/;
+
+/** Serialises as a PHC string: `$argon2id$v=19$m=…,t=…,p=…$salt$hash` (unpadded standard base64). */
+export function formatPhc({ params, salt, hash }: Argon2Hash): string {
+  return `$argon2id$v=19$m=${params.m},t=${params.t},p=${params.p}$${b64(salt)}$${b64(hash)}`;
+}
+
+/** Parses an argon2id PHC string; undefined for anything else (other algorithms, versions, bad encodings). */
+export function parsePhc(phc: string): Argon2Hash | undefined {
+  const match = PHC.exec(phc);
+  if (!match) return undefined;
+  const [, m, t, p, salt, hash] = match as unknown as [string, string, string, string, string, string];
+  const params = { m: Number(m), t: Number(t), p: Number(p) };
+  if (params.p < 1 || params.t < 1 || params.m < 8 * params.p) return undefined;
+  return { params, salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
+}
+
+/** Whether a stored hash is weaker than the current parameters in any respect. */
+export function isWeaker(stored: Argon2Hash, current: Argon2Params): boolean {
+  return (
+    stored.params.m < current.m ||
+    stored.params.t < current.t ||
+    stored.params.p < current.p ||
+    stored.salt.length < SALT_BYTES ||
+    stored.hash.length < HASH_BYTES
+  );
+}
+
+/**
+ * Rejects parameters below OWASP's guidance (its equivalent configurations trade memory for passes,
+ * so the floor is on memory × passes, with a minimum memory).
+ */
+export function checkParams(params: Argon2Params): void {
+  const ok =
+    Number.isInteger(params.m) &&
+    Number.isInteger(params.t) &&
+    Number.isInteger(params.p) &&
+    params.p >= 1 &&
+    params.p <= 16 &&
+    params.m >= 7168 &&
+    params.m <= 4 * 1024 * 1024 &&
+    params.t >= 1 &&
+    params.t <= 64 &&
+    params.m * params.t >= OWASP_ARGON2ID.m * OWASP_ARGON2ID.t;
+  if (!ok) {
+    throw new RangeError(
+      `argon2id parameters m=${params.m},t=${params.t},p=${params.p} are below OWASP's minimum (m=19456 KiB, t=2, p=1 or equivalent).`,
+    );
+  }
+}
+
+function b64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64').replace(/=+$/, '');
+}

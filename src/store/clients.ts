@@ -1,0 +1,56 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { ClientInfo, GrantType } from '../contracts.js';
+
+export interface ClientRow {
+  id: string;
+  secret_hash: Buffer | null;
+  scope: string;
+  grants: string;
+  created_at: number;
+}
+
+export class ClientRepository {
+  private readonly byId: Statement<[string], ClientRow>;
+  private readonly all: Statement<[], ClientRow>;
+  private readonly insertRow: Statement;
+  private readonly deleteRow: Statement;
+
+  constructor(db: Database) {
+    this.byId = db.prepare('SELECT * FROM clients WHERE id = ?');
+    this.all = db.prepare('SELECT * FROM clients ORDER BY id');
+    this.insertRow = db.prepare(
+      'INSERT INTO clients (id, secret_hash, scope, grants, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.deleteRow = db.prepare('DELETE FROM clients WHERE id = ?');
+  }
+
+  find(id: string): ClientRow | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): ClientRow[] {
+    return this.all.all();
+  }
+
+  insert(id: string, secretHash: Buffer | null, scope: string, grants: readonly GrantType[], now: number): void {
+    this.insertRow.run(id, secretHash, scope, grants.join(' '), now);
+  }
+
+  remove(id: string): boolean {
+    return this.deleteRow.run(id).changes > 0;
+  }
+}
+
+export function clientGrants(row: ClientRow): GrantType[] {
+  return row.grants === '' ? [] : (row.grants.split(' ') as GrantType[]);
+}
+
+export function toClientInfo(row: ClientRow): ClientInfo {
+  return {
+    id: row.id,
+    confidential: row.secret_hash !== null,
+    scope: row.scope === '' ? [] : row.scope.split(' '),
+    grants: clientGrants(row),
+    createdAt: row.created_at,
+  };
+}

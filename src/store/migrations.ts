@@ -1,0 +1,94 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Forward-only schema migrations. Migration N takes the schema from user_version N-1 to N; each runs
+ * in its own write transaction together with the user_version bump. Never edit a shipped one.
+ */
+export const migrations: ReadonlyArray<(db: Database) => void> = [
+  // 1: the initial schema.
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        username_key TEXT NOT NULL UNIQUE,
+        display_name TEXT,
+        password_hash TEXT NOT NULL,
+        scope TEXT NOT NULL DEFAULT '',
+        must_change_password INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE clients (
+        id TEXT PRIMARY KEY,
+        secret_hash BLOB,
+        scope TEXT NOT NULL DEFAULT '',
+        grants TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE signing_keys (
+        pid TEXT PRIMARY KEY,
+        paserk TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        active_until INTEGER NOT NULL,
+        verify_until INTEGER NOT NULL,
+        protected_secret BLOB
+      ) STRICT;
+      CREATE INDEX signing_keys_verify_until ON signing_keys(verify_until);
+
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+        scope TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoked_reason TEXT
+      ) STRICT;
+      CREATE INDEX sessions_user ON sessions(user_id);
+      CREATE INDEX sessions_expires ON sessions(expires_at);
+
+      CREATE TABLE refresh_tokens (
+        hash BLOB PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        used_at INTEGER
+      ) STRICT;
+      CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+
+      CREATE TABLE revocations (
+        kind TEXT NOT NULL CHECK (kind IN ('sid', 'jti')),
+        value TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+      ) STRICT;
+      CREATE INDEX revocations_expires ON revocations(expires_at);
+
+      CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        username TEXT,
+        user_id TEXT,
+        client_id TEXT,
+        session_id TEXT,
+        detail TEXT
+      ) STRICT;
+    `);
+  },
+];
+
+export const SCHEMA_VERSION = migrations.length;

@@ -1,0 +1,137 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { SessionEndReason, SessionInfo } from '../contracts.js';
+
+export interface SessionRow {
+  id: string;
+  user_id: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: SessionEndReason | null;
+}
+
+/** A refresh token's row joined with its session. */
+export interface RefreshTokenRow extends SessionRow {
+  used_at: number | null;
+  token_created_at: number;
+}
+
+type SessionListRow = SessionRow & { username: string };
+
+/** Sign-in sessions (refresh families) and the hashes of their refresh tokens. */
+export class SessionRepository {
+  private readonly insertSession: Statement;
+  private readonly insertToken: Statement;
+  private readonly tokenByHash: Statement<[Buffer], RefreshTokenRow>;
+  private readonly markUsedStmt: Statement;
+  private readonly touchStmt: Statement;
+  private readonly byId: Statement<[string], SessionRow>;
+  private readonly revokeStmt: Statement;
+  private readonly liveOfUser: Statement<[string, number], SessionRow>;
+  private readonly liveOfClient: Statement<[string, number], SessionRow>;
+  private readonly listAll: Statement<[], SessionListRow>;
+  private readonly listOfUser: Statement<[string], SessionListRow>;
+  private readonly pruneTokens: Statement;
+  private readonly pruneSessions: Statement;
+
+  constructor(db: Database) {
+    this.insertSession = db.prepare(
+      `INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertToken = db.prepare('INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)');
+    this.tokenByHash = db.prepare(
+      `SELECT s.*, t.used_at, t.created_at AS token_created_at FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`,
+    );
+    this.markUsedStmt = db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL');
+    this.touchStmt = db.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?');
+    this.byId = db.prepare('SELECT * FROM sessions WHERE id = ?');
+    this.revokeStmt = db.prepare(
+      'UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL',
+    );
+    this.liveOfUser = db.prepare('SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?');
+    this.liveOfClient = db.prepare(
+      'SELECT * FROM sessions WHERE client_id = ? AND revoked_at IS NULL AND expires_at > ?',
+    );
+    const list = `SELECT s.*, u.username FROM sessions s JOIN users u ON u.id = s.user_id`;
+    this.listAll = db.prepare(`${list} ORDER BY s.created_at DESC`);
+    this.listOfUser = db.prepare(`${list} WHERE s.user_id = ? ORDER BY s.created_at DESC`);
+    // Ended sessions keep their rows (for listing and audit) but need no token hashes any more.
+    this.pruneTokens = db.prepare(
+      `DELETE FROM refresh_tokens WHERE session_id IN
+         (SELECT id FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= ?)`,
+    );
+    this.pruneSessions = db.prepare('DELETE FROM sessions WHERE coalesce(revoked_at, expires_at) <= ?');
+  }
+
+  create(session: { id: string; userId: string; clientId: string; scope: string; now: number; expiresAt: number }): void {
+    this.insertSession.run(
+      session.id,
+      session.userId,
+      session.clientId,
+      session.scope,
+      session.now,
+      session.now,
+      session.expiresAt,
+    );
+  }
+
+  addRefreshToken(hash: Buffer, sessionId: string, now: number): void {
+    this.insertToken.run(hash, sessionId, now);
+  }
+
+  findRefreshToken(hash: Buffer): RefreshTokenRow | undefined {
+    return this.tokenByHash.get(hash);
+  }
+
+  /** Marks a refresh token used; false if it already was (the caller lost a race). */
+  markUsed(hash: Buffer, now: number): boolean {
+    return this.markUsedStmt.run(now, hash).changes === 1;
+  }
+
+  touch(sessionId: string, now: number): void {
+    this.touchStmt.run(now, sessionId);
+  }
+
+  find(sessionId: string): SessionRow | undefined {
+    return this.byId.get(sessionId);
+  }
+
+  /** Ends a session; false if it had already ended. */
+  revoke(sessionId: string, now: number, reason: SessionEndReason): boolean {
+    return this.revokeStmt.run(now, reason, sessionId).changes === 1;
+  }
+
+  liveSessionsOf(userId: string, now: number): SessionRow[] {
+    return this.liveOfUser.all(userId, now);
+  }
+
+  liveSessionsOfClient(clientId: string, now: number): SessionRow[] {
+    return this.liveOfClient.all(clientId, now);
+  }
+
+  list(userId?: string): SessionInfo[] {
+    const rows = userId === undefined ? this.listAll.all() : this.listOfUser.all(userId);
+    return rows.map((row) => ({
+      id: row.id,
+      userId: row.user_id,
+      username: row.username,
+      clientId: row.client_id,
+      scope: row.scope === '' ? [] : row.scope.split(' '),
+      createdAt: row.created_at,
+      lastUsedAt: row.last_used_at,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+      revokedReason: row.revoked_reason,
+    }));
+  }
+
+  /** Drops token hashes of ended sessions, and sessions that ended before `endedBefore`. */
+  prune(now: number, endedBefore: number): void {
+    this.pruneTokens.run(now);
+    this.pruneSessions.run(endedBefore);
+  }
+}

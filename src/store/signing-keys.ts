@@ -1,0 +1,54 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+export interface SigningKeyRow {
+  pid: `k4.pid.${string}`;
+  paserk: `k4.public.${string}`;
+  created_at: number;
+  active_until: number;
+  verify_until: number;
+  protected_secret: Buffer | null;
+}
+
+/** Public halves of signing keys with their validity windows (and, only with a key protector, the protected secret). */
+export class SigningKeyRepository {
+  private readonly insertRow: Statement;
+  private readonly byPid: Statement<[string], SigningKeyRow>;
+  private readonly verifiable: Statement<[number], SigningKeyRow>;
+  private readonly reusable: Statement<[number], SigningKeyRow>;
+  private readonly pruneRows: Statement;
+
+  constructor(db: Database) {
+    this.insertRow = db.prepare(
+      `INSERT INTO signing_keys (pid, paserk, created_at, active_until, verify_until, protected_secret)
+       VALUES (@pid, @paserk, @created_at, @active_until, @verify_until, @protected_secret)`,
+    );
+    this.byPid = db.prepare('SELECT * FROM signing_keys WHERE pid = ?');
+    this.verifiable = db.prepare('SELECT * FROM signing_keys WHERE verify_until > ? ORDER BY created_at DESC');
+    this.reusable = db.prepare(
+      `SELECT * FROM signing_keys WHERE protected_secret IS NOT NULL AND active_until > ?
+       ORDER BY created_at DESC LIMIT 1`,
+    );
+    this.pruneRows = db.prepare('DELETE FROM signing_keys WHERE verify_until <= ?');
+  }
+
+  insert(row: SigningKeyRow): void {
+    this.insertRow.run(row);
+  }
+
+  find(pid: string): SigningKeyRow | undefined {
+    return this.byPid.get(pid);
+  }
+
+  listVerifiable(now: number): SigningKeyRow[] {
+    return this.verifiable.all(now);
+  }
+
+  /** The newest persisted key still within its signing window, for deployments with a key protector. */
+  findReusable(now: number): SigningKeyRow | undefined {
+    return this.reusable.get(now);
+  }
+
+  prune(now: number): void {
+    this.pruneRows.run(now);
+  }
+}

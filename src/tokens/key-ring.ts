@@ -1,0 +1,119 @@
+import type { Clock } from '../clock.js';
+import type { PublishedKey } from '../contracts.js';
+import type { SigningKeyRepository } from '../store/signing-keys.js';
+import type { KeyProtector } from './key-protector.js';
+import { v4, type PublicKey, type SecretKey } from './paseto-v4.js';
+
+export interface SigningKey {
+  pid: `k4.pid.${string}`;
+  secretKey: SecretKey;
+  activeUntil: number;
+}
+
+export interface KeyRingOptions {
+  /** How long one key signs before the next replaces it (ms). */
+  rotationMs: number;
+  /** Longest time a token signed now can stay valid, leeway included (ms). */
+  tokenHorizonMs: number;
+  protector?: KeyProtector | undefined;
+}
+
+/**
+ * Ed25519 signing keys. The secret half lives in memory only (unless a protector is given); the public
+ * half is recorded with its validity window, so tokens signed before a rotation or restart verify
+ * until they expire, in this process and any other reading the same database.
+ */
+export class KeyRing {
+  private current: SigningKey | undefined;
+  private rotating: Promise<SigningKey> | undefined;
+  private readonly publicKeys = new Map<string, { key: PublicKey; verifyUntil: number }>();
+
+  constructor(
+    private readonly repository: SigningKeyRepository,
+    private readonly clock: Clock,
+    private readonly options: KeyRingOptions,
+    private readonly onChange: () => void,
+  ) {}
+
+  /** The key to sign with now, rotating first if its signing window has passed. */
+  async signingKey(): Promise<SigningKey> {
+    const key = this.current;
+    if (key && this.clock.now() < key.activeUntil) return key;
+    this.rotating ??= this.nextKey().finally(() => {
+      this.rotating = undefined;
+    });
+    return this.rotating;
+  }
+
+  /** Starts a new signing key now; the previous one keeps verifying until its tokens expire. */
+  async rotate(): Promise<SigningKey> {
+    this.current = undefined;
+    return this.signingKey();
+  }
+
+  /** The public key for a k4.pid, if it is known and may still verify tokens. */
+  async publicKey(pid: string): Promise<PublicKey | undefined> {
+    const now = this.clock.now();
+    const cached = this.publicKeys.get(pid);
+    if (cached) return cached.verifyUntil > now ? cached.key : undefined;
+    const row = this.repository.find(pid);
+    if (!row || row.verify_until <= now) return undefined;
+    const key = await v4.ImportPublicKey(row.paserk);
+    this.publicKeys.set(pid, { key, verifyUntil: row.verify_until });
+    return key;
+  }
+
+  /** Every key that may still verify a token, newest first. */
+  published(): PublishedKey[] {
+    const now = this.clock.now();
+    return this.repository.listVerifiable(now).map((row) => ({
+      paserk: row.paserk,
+      pid: row.pid,
+      status: row.active_until > now ? 'active' : 'retiring',
+      verifyUntil: row.verify_until,
+    }));
+  }
+
+  private async nextKey(): Promise<SigningKey> {
+    const now = this.clock.now();
+    this.repository.prune(now);
+    for (const [pid, entry] of this.publicKeys) if (entry.verifyUntil <= now) this.publicKeys.delete(pid);
+    const key = (this.current === undefined && (await this.reuseProtected(now))) || (await this.generate(now));
+    this.current = key;
+    this.onChange();
+    return key;
+  }
+
+  private async generate(now: number): Promise<SigningKey> {
+    const protector = this.options.protector;
+    const { publicKey, secretKey } = await v4.GenerateKeyPair({ extractable: protector !== undefined });
+    const paserk = await v4.ExportPublicKey(publicKey);
+    const pid = await v4.PublicKeyID(paserk);
+    const activeUntil = now + this.options.rotationMs;
+    const protectedSecret = protector
+      ? Buffer.from(await protector.protect(new TextEncoder().encode(await v4.ExportSecretKey(secretKey))))
+      : null;
+    this.repository.insert({
+      pid,
+      paserk,
+      created_at: now,
+      active_until: activeUntil,
+      verify_until: activeUntil + this.options.tokenHorizonMs,
+      protected_secret: protectedSecret,
+    });
+    this.publicKeys.set(pid, { key: publicKey, verifyUntil: activeUntil + this.options.tokenHorizonMs });
+    return { pid, secretKey, activeUntil };
+  }
+
+  /** With a protector, a restart keeps signing with the persisted key while its window lasts. */
+  private async reuseProtected(now: number): Promise<SigningKey | undefined> {
+    const protector = this.options.protector;
+    if (!protector) return undefined;
+    const row = this.repository.findReusable(now);
+    if (!row?.protected_secret) return undefined;
+    const paserk = new TextDecoder().decode(await protector.unprotect(row.protected_secret));
+    if (!paserk.startsWith('k4.secret.')) throw new Error('The key protector returned something that is not a k4.secret key.');
+    const secretKey = await v4.ImportSecretKey(paserk as `k4.secret.${string}`, { extractable: true });
+    return { pid: row.pid, secretKey, activeUntil: row.active_until };
+  }
+}

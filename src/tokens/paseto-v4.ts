@@ -1,0 +1,35 @@
+import { blake2b } from '@noble/hashes/blake2.js';
+import { PublicKeyID, PublicProtocol } from 'paseto';
+import {
+  ExportPublicKeyFactory,
+  ExportSecretKeyFactory,
+  GenerateKeyPairFactory,
+  ImportPublicKeyFactory,
+  ImportSecretKeyFactory,
+  SignFactory,
+  VerifyFactory,
+} from 'paseto/v4/public';
+
+/**
+ * PASERK k4.pid (paseto-standard PASERK, "ID operations"): BLAKE2b-264 over the header and the
+ * k4.public serialisation, base64url without padding. paseto@4 leaves k4 ids to its extension API.
+ */
+export async function k4PublicKeyId(paserk: `k4.public.${string}`): Promise<`k4.pid.${string}`> {
+  const header = 'k4.pid.';
+  const digest = blake2b(new TextEncoder().encode(header + paserk), { dkLen: 33 });
+  return `${header}${Buffer.from(digest).toString('base64url')}`;
+}
+
+/** v4.public with everything Gatehouse uses, including the k4.pid extension. */
+export const v4 = new PublicProtocol(
+  GenerateKeyPairFactory,
+  SignFactory,
+  VerifyFactory,
+  ExportPublicKeyFactory,
+  ImportPublicKeyFactory,
+  ExportSecretKeyFactory,
+  ImportSecretKeyFactory,
+  PublicKeyID<4>({ version: 4, run: k4PublicKeyId }),
+);
+
+export type { PublicKey, SecretKey } from 'paseto/v4/public';
