@@ -87,6 +87,14 @@ function checkIdentity(db: Database, path: string): void {
         'Upgrade Gatehouse; the file was left untouched.',
     );
   }
+  // Damage in a page that opening never reads (a table's rows, an index) would otherwise go unseen
+  // until the first write. quick_check reads every page and writes nothing.
+  if (!fresh) {
+    const problems = (db.pragma('quick_check(1)') as Array<{ quick_check: string }>).map((row) => row.quick_check);
+    if (problems.length !== 1 || problems[0] !== 'ok') {
+      throw new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); it was left untouched.`);
+    }
+  }
 }
 
 function migrate(db: Database): void {

@@ -16,6 +16,7 @@ export class SigningKeyRepository {
   private readonly verifiable: Statement<[number], SigningKeyRow>;
   private readonly reusable: Statement<[number], SigningKeyRow>;
   private readonly pruneRows: Statement;
+  private readonly retireRow: Statement;
 
   constructor(db: Database) {
     this.insertRow = db.prepare(
@@ -23,12 +24,16 @@ export class SigningKeyRepository {
        VALUES (@pid, @paserk, @created_at, @active_until, @verify_until, @protected_secret)`,
     );
     this.byPid = db.prepare('SELECT * FROM signing_keys WHERE pid = ?');
-    this.verifiable = db.prepare('SELECT * FROM signing_keys WHERE verify_until > ? ORDER BY created_at DESC');
+    this.verifiable = db.prepare('SELECT * FROM signing_keys WHERE verify_until > ? ORDER BY created_at DESC, rowid DESC');
     this.reusable = db.prepare(
       `SELECT * FROM signing_keys WHERE protected_secret IS NOT NULL AND active_until > ?
-       ORDER BY created_at DESC LIMIT 1`,
+       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
     );
     this.pruneRows = db.prepare('DELETE FROM signing_keys WHERE verify_until <= ?');
+    this.retireRow = db.prepare(
+      `UPDATE signing_keys SET active_until = min(active_until, @now), verify_until = min(verify_until, @verifyUntil)
+       WHERE pid = @pid`,
+    );
   }
 
   insert(row: SigningKeyRow): void {
@@ -46,6 +51,11 @@ export class SigningKeyRepository {
   /** The newest persisted key still within its signing window, for deployments with a key protector. */
   findReusable(now: number): SigningKeyRow | undefined {
     return this.reusable.get(now);
+  }
+
+  /** Ends a key's signing window now; its tokens keep verifying until `verifyUntil`. */
+  retire(pid: string, now: number, verifyUntil: number): void {
+    this.retireRow.run({ pid, now, verifyUntil });
   }
 
   prune(now: number): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InspectFooter } from 'paseto';
+import { ClaimValidationError, InspectFooter } from 'paseto';
 import { toDate, toRfc3339, type Clock } from '../clock.js';
 import type { AccessTokenClaims, AccessTokenFooter } from '../contracts.js';
 import type { KeyRing } from './key-ring.js';
@@ -89,10 +89,9 @@ export class AccessTokens {
         requiredClaims: CLAIMS,
       }));
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'ERR_PASETO_CLAIM_VALIDATION') {
-        const expired = /exp/.test((error as Error).message);
-        throw new TokenError(expired ? 'expired' : 'invalid_claims', (error as Error).message);
+      if (error instanceof ClaimValidationError) {
+        const expired = error.claim === 'exp' && error.message === 'Token has expired';
+        throw new TokenError(expired ? 'expired' : 'invalid_claims', error.message);
       }
       throw new TokenError('invalid_signature', 'The token signature is invalid.');
     }

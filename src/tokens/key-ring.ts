@@ -47,7 +47,14 @@ export class KeyRing {
 
   /** Starts a new signing key now; the previous one keeps verifying until its tokens expire. */
   async rotate(): Promise<SigningKey> {
-    this.current = undefined;
+    const previous = this.current;
+    if (previous) {
+      const now = this.clock.now();
+      const verifyUntil = now + this.options.tokenHorizonMs;
+      this.repository.retire(previous.pid, now, verifyUntil);
+      this.publicKeys.delete(previous.pid);
+      this.current = undefined;
+    }
     return this.signingKey();
   }
 
