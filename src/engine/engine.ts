@@ -157,7 +157,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.pending]);
+    await Promise.all([...this.pending]);
     await this.ctx.hasher.close();
     this.ctx.db.close();
   }
@@ -174,16 +174,22 @@ export class Engine {
     }
   }
 
-  /** @internal */
+  /** @internal Work close() waits for; its failure is the caller's to handle, not close()'s. */
   track(task: Promise<unknown>): void {
-    const tracked = task.catch((error: Error) => process.emitWarning(`gatehouse background task failed: ${error.message}`));
-    this.pending.add(tracked);
-    void tracked.finally(() => this.pending.delete(tracked));
+    const settled = task.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.finally(() => this.pending.delete(settled));
   }
 
+  /** Runs an operation that close() will wait for. */
   private async run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('The engine is closed.');
-    return operation();
+    const result = operation();
+    this.track(result);
+    return result;
   }
 }
 

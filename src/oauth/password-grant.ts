@@ -46,7 +46,10 @@ export async function checkPassword(
     });
     throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);
   }
-  if (needsRehash) ctx.track(rehash(ctx, user, password));
+  if (needsRehash) {
+    // Best effort: the sign-in has succeeded either way; the next one retries.
+    ctx.track(rehash(ctx, user, password).catch((error: Error) => process.emitWarning(`gatehouse: rehash failed: ${error.message}`)));
+  }
   return user;
 }
 
