@@ -198,6 +198,15 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (!options || typeof options.path !== 'string' || options.path === '') {
     throw new TypeError('openEngine needs options.path, the database file.');
   }
+  for (const name of ['issuer', 'audience'] as const) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== 'string' || value.trim() === '' || value.length > 512)) {
+      throw new TypeError(`options.${name} must be a non-empty string of at most 512 characters.`);
+    }
+  }
+  if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
+    throw new TypeError('options.clock must have a now() method returning epoch milliseconds.');
+  }
   const policy = resolvePolicy(options.policy);
   const clock = options.clock ?? systemClock;
   const { db, installationId } = openDatabase(options.path);
