@@ -39,7 +39,10 @@ export type IntrospectionResponse =
   | { active: false }
   | {
       active: true;
-      token_type: 'access_token' | 'refresh_token';
+      /** Which kind of token this is (as Ory Hydra names it); RFC 7662 leaves it to the server. */
+      token_use: 'access_token' | 'refresh_token';
+      /** RFC 7662 §2.2: the RFC 6749 token type, for access tokens. */
+      token_type?: 'Bearer';
       scope: string;
       client_id: string;
       username: string;

@@ -7,6 +7,7 @@ export { DEFAULT_POLICY, type Policy, type PolicyOptions } from './engine/policy
 export type { PasswordRules } from './passwords/policy.js';
 export type { Argon2Params } from './passwords/phc.js';
 export { AdminError, type AdminErrorCode } from './engine/admin-error.js';
+export { EngineClosedError } from './engine/engine-closed-error.js';
 export type { NewUserInput } from './engine/users-admin.js';
 export type { NewClientInput } from './engine/clients-admin.js';
 export { OAuthError } from './oauth/errors.js';

@@ -287,6 +287,10 @@ describe('refresh grant (RFC 6749 §6, RFC 9700 §4.14)', () => {
     engine.users.setScope('alice', ['records:read']);
     const next = await engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: first.refresh_token! });
     expect(next.scope).toBe('records:read');
+    // Asking for only what was lost grants nothing: invalid_scope, and the token is not spent.
+    const lost = await oauthFailure(engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: next.refresh_token!, scope: 'records:write' }));
+    expect(lost.code).toBe('invalid_scope');
+    await expect(engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: next.refresh_token! })).resolves.toMatchObject({ scope: 'records:read' });
   });
 
   it('refuses a refresh token presented by another client, without revoking it', async () => {
@@ -347,8 +351,12 @@ describe('revocation (RFC 7009)', () => {
   it('an access token is revoked alone', async () => {
     const { engine } = await seeded();
     const signedIn = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });
+    const events: unknown[] = [];
+    engine.on('revocation', (list) => events.push(...list));
     await engine.revoke({ client_id: 'desktop', token: signedIn.access_token, token_type_hint: 'access_token' });
+    await engine.revoke({ client_id: 'desktop', token: signedIn.access_token });
     await expect(engine.verifyAccessToken(signedIn.access_token)).rejects.toMatchObject({ code: 'revoked' });
+    expect(events).toHaveLength(1);
     const next = await engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: signedIn.refresh_token! });
     await expect(engine.verifyAccessToken(next.access_token)).resolves.toMatchObject({ username: 'Alice' });
   });
@@ -381,7 +389,8 @@ describe('introspection (RFC 7662)', () => {
     const now = Math.floor(clock.now() / 1000);
     expect(answer).toMatchObject({
       active: true,
-      token_type: 'access_token',
+      token_use: 'access_token',
+      token_type: 'Bearer',
       scope: 'records:read records:write',
       client_id: 'desktop',
       username: 'Alice',
@@ -407,11 +416,22 @@ describe('introspection (RFC 7662)', () => {
     expect(await engine.introspect({ token: a.access_token }, basic('tool', SECRET))).toEqual({ active: false });
   });
 
+  it('works for a confidential client registered for no grant at all (a resource server)', async () => {
+    const { engine } = await seeded();
+    const { secret } = engine.clients.add({ id: 'records-service', secret: 'generate', grants: [] });
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const signedIn = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });
+    await expect(engine.introspect({ token: signedIn.access_token }, basic('records-service', secret!))).resolves.toMatchObject({ active: true });
+    const grant = await oauthFailure(engine.token({ grant_type: 'password', username: 'alice', password: PASSWORD }, basic('records-service', secret!)));
+    expect(grant.code).toBe('unauthorized_client');
+  });
+
   it('describes a refresh token only to the client it was issued to', async () => {
     const { engine } = await seeded();
     const viaTool = await engine.token({ grant_type: 'password', username: 'alice', password: PASSWORD }, basic('tool', SECRET));
     const answer = await engine.introspect({ token: viaTool.refresh_token!, token_type_hint: 'refresh_token' }, basic('tool', SECRET));
-    expect(answer).toMatchObject({ active: true, token_type: 'refresh_token', client_id: 'tool', username: 'Alice' });
+    expect(answer).toMatchObject({ active: true, token_use: 'refresh_token', client_id: 'tool', username: 'Alice' });
+    expect(answer).not.toHaveProperty('token_type');
     engine.clients.add({ id: 'other', secret: { value: SECRET }, scope: [] });
     expect(await engine.introspect({ token: viaTool.refresh_token! }, basic('other', SECRET))).toEqual({ active: false });
   });

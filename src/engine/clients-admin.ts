@@ -14,6 +14,7 @@ export interface NewClientInput {
    */
   secret: 'generate' | 'none' | { value: string };
   scope?: readonly string[] | undefined;
+  /** Default: both grants. Empty for a resource server that only introspects and revokes. */
   grants?: readonly GrantType[] | undefined;
 }
 
@@ -32,8 +33,8 @@ export class ClientsAdmin {
     }
     const grants = [...new Set(input.grants ?? GRANTS)];
     const unknown = grants.filter((grant) => !GRANTS.includes(grant));
-    if (unknown.length > 0 || grants.length === 0) {
-      throw new AdminError('invalid_argument', `Grants must be among: ${GRANTS.join(', ')}.`);
+    if (unknown.length > 0) {
+      throw new AdminError('invalid_argument', `Grants must be among: ${GRANTS.join(', ')} (or none, for a client that only introspects).`);
     }
     let scope: string;
     try {

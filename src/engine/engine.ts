@@ -26,6 +26,7 @@ import { AccessTokens, TokenError } from '../tokens/access-tokens.js';
 import type { KeyProtector } from '../tokens/key-protector.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { ClientsAdmin } from './clients-admin.js';
+import { EngineClosedError } from './engine-closed-error.js';
 import { tokenHorizonMs, type EngineContext } from './context.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
 import { SessionsAdmin } from './sessions-admin.js';
@@ -66,9 +67,9 @@ export interface EngineEvents {
  * AdminError for administration, TokenError from verifyAccessToken).
  */
 export class Engine {
-  readonly users: UsersAdmin;
-  readonly clients: ClientsAdmin;
-  readonly sessions: SessionsAdmin;
+  private readonly usersAdmin: UsersAdmin;
+  private readonly clientsAdmin: ClientsAdmin;
+  private readonly sessionsAdmin: SessionsAdmin;
   private readonly events = new EventEmitter<EngineEvents>();
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
@@ -80,9 +81,27 @@ export class Engine {
     readonly issuer: string,
     readonly audience: string,
   ) {
-    this.users = new UsersAdmin(ctx);
-    this.clients = new ClientsAdmin(ctx);
-    this.sessions = new SessionsAdmin(ctx);
+    this.usersAdmin = new UsersAdmin(ctx);
+    this.clientsAdmin = new ClientsAdmin(ctx);
+    this.sessionsAdmin = new SessionsAdmin(ctx);
+  }
+
+  /** User administration (throws EngineClosedError once closed). */
+  get users(): UsersAdmin {
+    this.assertOpen();
+    return this.usersAdmin;
+  }
+
+  /** Client registry administration. */
+  get clients(): ClientsAdmin {
+    this.assertOpen();
+    return this.clientsAdmin;
+  }
+
+  /** Sign-in sessions: list and revoke. */
+  get sessions(): SessionsAdmin {
+    this.assertOpen();
+    return this.sessionsAdmin;
   }
 
   get policy(): Readonly<Policy> {
@@ -124,6 +143,7 @@ export class Engine {
 
   /** Public keys that may still verify tokens (what `/keys` publishes). */
   publishedKeys(): PublishedKey[] {
+    this.assertOpen();
     return this.ctx.keys.published();
   }
 
@@ -135,11 +155,13 @@ export class Engine {
 
   /** Every revocation still in force: the snapshot a resource service starts from. */
   revocations(): Revocation[] {
+    this.assertOpen();
     return this.ctx.revocations.list(this.ctx.clock.now());
   }
 
   /** The audit log, oldest first. */
   auditLog(): AuditRow[] {
+    this.assertOpen();
     return this.ctx.auditLog.list();
   }
 
@@ -157,6 +179,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.ctx.keys.stop();
     await Promise.all([...this.pending]);
     await this.ctx.hasher.close();
     this.ctx.db.close();
@@ -184,9 +207,13 @@ export class Engine {
     void settled.finally(() => this.pending.delete(settled));
   }
 
+  private assertOpen(): void {
+    if (this.closed) throw new EngineClosedError();
+  }
+
   /** Runs an operation that close() will wait for. */
   private async run<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error('The engine is closed.');
+    this.assertOpen();
     const result = operation();
     this.track(result);
     return result;
@@ -209,6 +236,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   }
   const policy = resolvePolicy(options.policy);
   const clock = options.clock ?? systemClock;
+  const pool = new HashPool(options.hashWorkers);
   const { db, installationId } = openDatabase(options.path);
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
@@ -229,7 +257,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       sessions: new SessionRepository(db),
       revocations: new RevocationRepository(db),
       auditLog: new AuditRepository(db),
-      hasher: new PasswordHasher(policy.argon2, new HashPool(options.hashWorkers)),
+      hasher: new PasswordHasher(policy.argon2, pool),
       keys,
       accessTokens: new AccessTokens(keys, clock, {
         issuer,

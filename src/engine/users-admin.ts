@@ -29,7 +29,10 @@ export class UsersAdmin {
     let passwordHash: string;
     if (input.passwordHash !== undefined) {
       if (!parsePhc(input.passwordHash)) {
-        throw new AdminError('invalid_argument', 'The password hash is not an argon2id PHC string ($argon2id$v=19$…).');
+        throw new AdminError(
+          'invalid_argument',
+          'The password hash is not an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash) within the allowed parameters.',
+        );
       }
       passwordHash = input.passwordHash;
     } else {

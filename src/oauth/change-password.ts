@@ -12,8 +12,6 @@ export interface ChangePasswordInput {
   username: string;
   currentPassword: string;
   newPassword: string;
-  /** The session the change is made from, which stays signed in; every other one ends. */
-  keepSessionId?: string | undefined;
 }
 
 /** The password-change endpoint: username, password, new_password, with client authentication. */
@@ -29,8 +27,8 @@ export async function changePasswordRequest(ctx: EngineContext, input: RequestPa
 
 /**
  * Changes a password given the current one. This is also how a must-change account becomes usable.
- * A refused new password changes nothing and says why; a successful change ends the user's other
- * sessions.
+ * A refused new password changes nothing and says why; a successful change ends every session of
+ * the user (the request itself belongs to none).
  */
 export async function changePassword(ctx: EngineContext, client: ClientRow, input: ChangePasswordInput): Promise<void> {
   requireGrant(client, 'password');
@@ -51,8 +49,8 @@ export async function changePassword(ctx: EngineContext, client: ClientRow, inpu
     }
     const now = ctx.clock.now();
     ctx.users.setPassword(user.id, newHash, false, now);
-    const others = ctx.sessions.liveSessionsOf(user.id, now).filter((s) => s.id !== input.keepSessionId);
-    const ended = endSessions(ctx, others.map((s) => s.id), 'password_changed', { username: user.username, clientId: client.id });
+    const live = ctx.sessions.liveSessionsOf(user.id, now);
+    const ended = endSessions(ctx, live.map((s) => s.id), 'password_changed', { username: user.username, clientId: client.id });
     audit(ctx, { type: 'password.changed', outcome: 'success', username: user.username, userId: user.id, clientId: client.id });
     return ended;
   }).immediate();

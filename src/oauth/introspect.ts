@@ -34,7 +34,8 @@ export async function introspectToken(ctx: EngineContext, client: ClientRow, tok
     if (revoked || !user || user.disabled === 1) return INACTIVE;
     return {
       active: true,
-      token_type: 'access_token',
+      token_use: 'access_token',
+      token_type: 'Bearer',
       scope: claims.scope,
       client_id: claims.client_id,
       username: claims.username,
@@ -57,7 +58,7 @@ export async function introspectToken(ctx: EngineContext, client: ClientRow, tok
   if (now >= exp || !user || user.disabled === 1) return INACTIVE;
   return {
     active: true,
-    token_type: 'refresh_token',
+    token_use: 'refresh_token',
     scope: row.scope,
     client_id: row.client_id,
     username: user.username,

@@ -78,6 +78,7 @@ export async function passwordGrant(ctx: EngineContext, client: ClientRow, input
     throw new OAuthError('invalid_scope', 'None of the requested scopes is granted to this account.');
   }
 
+  await ctx.keys.signingKey(); // rotate first, if due, so nothing fails after the commit
   const now = ctx.clock.now();
   const sessionId = randomUUID();
   const refresh = clientGrants(client).includes('refresh_token') ? newRefreshToken() : undefined;

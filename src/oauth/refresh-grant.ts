@@ -68,6 +68,13 @@ export async function refreshGrant(ctx: EngineContext, client: ClientRow, input:
     const userScope = storedScope(user.scope);
     const clientScope = storedScope(client.scope);
     const granted = (input.scope ?? sessionScope).filter((t) => userScope.includes(t) && clientScope.includes(t));
+    if (input.scope !== undefined && granted.length === 0) {
+      return {
+        ok: false,
+        error: new OAuthError('invalid_scope', 'None of the requested scopes is still granted to this account.'),
+        revocations: [],
+      };
+    }
     ctx.sessions.markUsed(hash, now);
     const next = newRefreshToken();
     ctx.sessions.addRefreshToken(next.hash, row.id, now);
@@ -76,6 +83,8 @@ export async function refreshGrant(ctx: EngineContext, client: ClientRow, input:
     return { ok: true, row, user, granted, next: next.token };
   });
 
+  // Rotate the signing key first, if due, so nothing can fail once the old refresh token is spent.
+  await ctx.keys.signingKey();
   const decision = decide.immediate();
   if (!decision.ok) {
     ctx.publishRevocations(decision.revocations);

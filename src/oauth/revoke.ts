@@ -23,6 +23,7 @@ export async function revokeToken(ctx: EngineContext, client: ClientRow, token: 
     const claims = await ctx.accessTokens.verify(token).catch(() => undefined);
     if (!claims || claims.client_id !== client.id) return;
     const now = ctx.clock.now();
+    if (ctx.revocations.isRevoked('jti', claims.jti, now)) return;
     const revocation = {
       kind: 'jti' as const,
       value: claims.jti,

@@ -14,9 +14,11 @@ export interface Argon2Hash {
 /** OWASP Password Storage Cheat Sheet's first argon2id configuration. */
 export const OWASP_ARGON2ID: Readonly<Argon2Params> = Object.freeze({ m: 19456, t: 2, p: 1 });
 export const SALT_BYTES = 16;
+/** Upper bounds on parameters, stored or configured: 1 GiB, 64 passes, 16 lanes. */
+const MAX: Readonly<Argon2Params> = Object.freeze({ m: 1024 * 1024, t: 64, p: 16 });
 export const HASH_BYTES = 32;
 
-const PHC = /^\$argon2id\$v=19\$m=(\d{1,7}),t=(\d{1,4}),p=(\d{1,3})\$([A-Za-z0-9+/]{16,})\$([A-Za-z0-9+/]{16,})$/;
+const PHC = /^\$argon2id\$v=19\$m=(\d{1,8}),t=(\d{1,3}),p=(\d{1,2})\$([A-Za-z0-9+/]{11,86})\$([A-Za-z0-9+/]{11,86})$/;
 
 /** Serialises as a PHC string: `$argon2id$v=19$m=…,t=…,p=…$salt$hash` (unpadded standard base64). */
 export function formatPhc({ params, salt, hash }: Argon2Hash): string {
@@ -29,7 +31,10 @@ export function parsePhc(phc: string): Argon2Hash | undefined {
   if (!match) return undefined;
   const [, m, t, p, salt, hash] = match as unknown as [string, string, string, string, string, string];
   const params = { m: Number(m), t: Number(t), p: Number(p) };
-  if (params.p < 1 || params.t < 1 || params.m < 8 * params.p) return undefined;
+  // A stored hash must not be able to make a worker allocate gigabytes or spin for minutes.
+  if (params.p < 1 || params.p > MAX.p || params.t < 1 || params.t > MAX.t || params.m < 8 * params.p || params.m > MAX.m) {
+    return undefined;
+  }
   return { params, salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
 }
 
@@ -54,15 +59,16 @@ export function checkParams(params: Argon2Params): void {
     Number.isInteger(params.t) &&
     Number.isInteger(params.p) &&
     params.p >= 1 &&
-    params.p <= 16 &&
+    params.p <= MAX.p &&
     params.m >= 7168 &&
-    params.m <= 4 * 1024 * 1024 &&
+    params.m <= MAX.m &&
     params.t >= 1 &&
-    params.t <= 64 &&
+    params.t <= MAX.t &&
     params.m * params.t >= OWASP_ARGON2ID.m * OWASP_ARGON2ID.t;
   if (!ok) {
     throw new RangeError(
-      `argon2id parameters m=${params.m},t=${params.t},p=${params.p} are below OWASP's minimum (m=19456 KiB, t=2, p=1 or equivalent).`,
+      `argon2id parameters m=${params.m},t=${params.t},p=${params.p} are outside the allowed range: at least OWASP's ` +
+        `m=19456 KiB, t=2, p=1 (or equivalent), at most m=${MAX.m} KiB, t=${MAX.t}, p=${MAX.p}.`,
     );
   }
 }

@@ -27,6 +27,8 @@ export class KeyRing {
   private current: SigningKey | undefined;
   private rotating: Promise<SigningKey> | undefined;
   private readonly publicKeys = new Map<string, { key: PublicKey; verifyUntil: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly repository: SigningKeyRepository,
@@ -87,8 +89,29 @@ export class KeyRing {
     for (const [pid, entry] of this.publicKeys) if (entry.verifyUntil <= now) this.publicKeys.delete(pid);
     const key = (this.current === undefined && (await this.reuseProtected(now))) || (await this.generate(now));
     this.current = key;
+    this.schedule(key.activeUntil - now);
     this.onChange();
     return key;
+  }
+
+  /** Stops the rotation timer (the engine is closing). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /**
+   * Rotates on schedule even when nothing is being signed, so published keys never lapse. Signing
+   * also checks the window, which is what counts when the injected clock is not the real one.
+   */
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    const delay = Math.min(Math.max(delayMs, 1000), 2 ** 31 - 1);
+    this.timer = setTimeout(() => {
+      this.signingKey().catch((error: Error) => process.emitWarning(`gatehouse: key rotation failed: ${error.message}`));
+    }, delay);
+    this.timer.unref();
   }
 
   private async generate(now: number): Promise<SigningKey> {
