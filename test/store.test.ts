@@ -210,7 +210,7 @@ describe('close and reopen', () => {
 
     // The confidential client's secret survived (introspection needs it), and so did the refresh token.
     const introspected = await reopened.introspect({ token: signIn.access_token, client_id: 'tool', client_secret: SECRET });
-    expect(introspected).toMatchObject({ active: true, token_type: 'access_token', username: 'Alice', sid: before.sessions[0]!.id });
+    expect(introspected).toMatchObject({ active: true, token_use: 'access_token', token_type: 'Bearer', username: 'Alice', sid: before.sessions[0]!.id });
     const refreshed = await reopened.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: signIn.refresh_token! });
     expect(refreshed.refresh_token).toBeDefined();
     expect(refreshed.refresh_token).not.toBe(signIn.refresh_token);
