@@ -11,7 +11,6 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
-  | 'unsupported_token_type'
   | 'password_change_required'
   | 'server_error';
 

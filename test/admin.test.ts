@@ -14,14 +14,34 @@ describe('user administration', () => {
       await expect(engine.users.add({ username, password: PASSWORD }), JSON.stringify(username)).rejects.toMatchObject({ code: 'invalid_argument' });
     }
     await expect(engine.users.add({ username: 'ok', password: PASSWORD, scope: ['bad scope'] })).rejects.toMatchObject({ code: 'invalid_argument' });
-    expect(engine.users.list().map((u) => u.username)).toEqual(['Grace']);
+    // A string is not a list: it would otherwise become one scope per character.
+    await expect(engine.users.add({ username: 'ok', password: PASSWORD, scope: 'records:read' as never })).rejects.toThrow(/list of scope names/);
+    await expect(engine.users.add({ username: 'ok' } as never)).rejects.toThrow(/password/);
+    for (const displayName of ['', 'x'.repeat(129), 'bell\u0007']) {
+      await expect(engine.users.add({ username: 'ok', password: PASSWORD, displayName })).rejects.toMatchObject({ code: 'invalid_argument' });
+    }
+    // Capital sharp s folds like the small one: one account, not two.
+    await engine.users.add({ username: 'STRAẞE', password: PASSWORD });
+    await expect(engine.users.add({ username: 'strasse', password: PASSWORD })).rejects.toMatchObject({ code: 'user_exists' });
+    await expect(engine.users.add({ username: 'straße', password: PASSWORD })).rejects.toMatchObject({ code: 'user_exists' });
+    expect(engine.users.list().map((u) => u.username)).toEqual(['Grace', 'STRAẞE']);
   });
 
-  it('imports a pre-hashed PHC password and refuses anything else or absurd parameters', async () => {
+  it('imports a pre-hashed PHC password within the policy\'s cost range, and refuses anything else', async () => {
     const { engine } = await newEngine();
     const phc = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3v5m1zJ0b3ZbXJ4f6yBqkzHbnZ7YpC5hQy4n3W2k1aA';
     await expect(engine.users.add({ username: 'imported', passwordHash: phc })).resolves.toMatchObject({ username: 'imported' });
-    for (const bad of ['$2b$12$abc', phc.replace('m=19456', 'm=99999999'), phc.replace('t=2', 't=500'), `${phc}x$y`]) {
+    await expect(engine.users.add({ username: 'stronger', passwordHash: phc.replace('m=19456', 'm=65536') })).resolves.toBeTruthy();
+    const refused = [
+      '$2b$12$abc',
+      phc.replace('m=19456', 'm=99999999'),
+      phc.replace('t=2', 't=500'),
+      `${phc}x$y`,
+      phc.replace('m=19456', 'm=1048576'), // within argon2's range, but 50 times the policy's cost
+      phc.replace('m=19456,t=2', 'm=12288,t=3'), // weaker in memory than policy: would answer faster
+      phc.replace('$3v5m1zJ0b3ZbXJ4f6yBqkzHbnZ7YpC5hQy4n3W2k1aA', '$3v5m1zJ0b3ZbXJ4f'), // 12-byte hash
+    ];
+    for (const bad of refused) {
       const error = await engine.users.add({ username: 'other', passwordHash: bad }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AdminError);
       expect((error as AdminError).code).toBe('invalid_argument');
@@ -93,6 +113,8 @@ describe('client administration', () => {
     expect(() => engine.clients.add({ id: 'has space', secret: 'none' })).toThrow(AdminError);
     expect(() => engine.clients.add({ id: 'short-secret', secret: { value: 'too short' } })).toThrow(/at least 32/);
     expect(() => engine.clients.add({ id: 'bad-grant', secret: 'none', grants: ['client_credentials' as never] })).toThrow(/Grants/);
+    expect(() => engine.clients.add({ id: 'no-secret' } as never)).toThrow(/'generate', 'none'/);
+    expect(() => engine.clients.add({ id: 'str-scope', secret: 'none', scope: 'a b' as never })).toThrow(/list of scope names/);
     engine.clients.add({ id: 'desktop', secret: 'none' });
     expect(() => engine.clients.add({ id: 'desktop', secret: 'none' })).toThrow(expect.objectContaining({ code: 'client_exists' }));
     expect(() => engine.clients.get('nope')).toThrow(expect.objectContaining({ code: 'client_not_found' }));
@@ -133,6 +155,12 @@ describe('engine lifecycle and options', () => {
       [{ policy: { argon2: { m: 1024 } } }, /argon2id parameters/],
       [{ policy: { password: { minLength: 4 } } }, /minLength/],
       [{ policy: { password: { maxLength: 32 } } }, /maxLength/],
+      [{ policy: { password: { minLength: 12 } } }, /minLength/], // NIST: 15 for a password used alone
+      [{ policy: { password: { maxBytes: 64 } } }, /maxBytes/], // 64 characters may need 256 bytes
+      [{ policy: { accessTokenTTLSeconds: 60 } }, /unknown setting\(s\): accessTokenTTLSeconds/],
+      [{ policy: { argon2: { memory: 65536 } } }, /policy\.argon2 has unknown/],
+      [{ policy: { refreshIdleSeconds: 7200, refreshAbsoluteSeconds: 3600 } }, /cannot exceed/],
+      [{ policy: { argon2: { m: 38912, t: 1 } } }, /OWASP/], // t=1 needs 47104 KiB
       [{ issuer: '' }, /issuer/],
       [{ clock: {} }, /clock/],
     ];
@@ -160,8 +188,12 @@ describe('engine lifecycle and options', () => {
     await expect(pending).resolves.toMatchObject({ token_type: 'Bearer' });
   });
 
-  it('exposes the effective policy', async () => {
-    const { engine } = await newEngine({ policy: { accessTokenTtlSeconds: 600 } });
-    expect(engine.policy).toMatchObject({ accessTokenTtlSeconds: 600, argon2: { m: 19456, t: 2, p: 1 }, password: { minLength: 15 } });
+  it('exposes the effective policy, frozen', async () => {
+    const { engine } = await newEngine({ policy: { accessTokenTtlSeconds: 600, argon2: { m: 12288, t: 3 } } });
+    expect(engine.policy).toMatchObject({ accessTokenTtlSeconds: 600, argon2: { m: 12288, t: 3, p: 1 }, password: { minLength: 15 } });
+    expect(() => {
+      (engine.policy.password as { minLength: number }).minLength = 1;
+    }).toThrow(TypeError);
+    expect(engine.policy.password.minLength).toBe(15);
   });
 });

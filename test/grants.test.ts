@@ -361,14 +361,16 @@ describe('revocation (RFC 7009)', () => {
     await expect(engine.verifyAccessToken(next.access_token)).resolves.toMatchObject({ username: 'Alice' });
   });
 
-  it('answers unknown, malformed and other clients\' tokens with success, revoking nothing', async () => {
+  it('answers unknown and malformed tokens with success (§2.2), and refuses other clients\' tokens (§2.1)', async () => {
     const { engine } = await seeded();
     const signedIn = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });
     for (const token of ['x'.repeat(43), 'garbage', 'v4.public.bad', 'v4.local.abc']) {
       await expect(engine.revoke({ client_id: 'desktop', token })).resolves.toBeUndefined();
     }
-    await engine.revoke({ token: signedIn.refresh_token! }, basic('tool', SECRET));
-    await engine.revoke({ token: signedIn.access_token }, basic('tool', SECRET));
+    for (const token of [signedIn.refresh_token!, signedIn.access_token]) {
+      const error = await oauthFailure(engine.revoke({ token }, basic('tool', SECRET)));
+      expect([error.code, error.status, error.description]).toEqual(['unauthorized_client', 400, 'This token was not issued to this client.']);
+    }
     await expect(engine.verifyAccessToken(signedIn.access_token)).resolves.toBeTruthy();
     expect(engine.revocations()).toEqual([]);
   });

@@ -1,10 +1,11 @@
 import type { ClientInfo, GrantType } from '../contracts.js';
 import { generateClientSecret, hashClientSecret } from '../oauth/client-auth.js';
 import { endSessions } from '../oauth/end-sessions.js';
-import { checkScopeNames, formatScope } from '../oauth/scope.js';
+import { formatScope } from '../oauth/scope.js';
 import { toClientInfo } from '../store/clients.js';
 import { AdminError } from './admin-error.js';
-import { audit, type EngineContext } from './context.js';
+import { audit, liveSince, type EngineContext } from './context.js';
+import { scopeOf } from './admin-validation.js';
 
 export interface NewClientInput {
   id: string;
@@ -28,24 +29,25 @@ export class ClientsAdmin {
 
   /** Registers a client; `secret` is in the result only when it was generated here. */
   add(input: NewClientInput): { client: ClientInfo; secret?: string } {
-    if (typeof input.id !== 'string' || !CLIENT_ID.test(input.id)) {
+    if (typeof input !== 'object' || input === null || typeof input.id !== 'string' || !CLIENT_ID.test(input.id)) {
       throw new AdminError('invalid_argument', 'A client id must be 1 to 128 visible ASCII characters.');
+    }
+    if (input.grants !== undefined && !Array.isArray(input.grants)) {
+      throw new AdminError('invalid_argument', 'Grants must be given as a list.');
     }
     const grants = [...new Set(input.grants ?? GRANTS)];
     const unknown = grants.filter((grant) => !GRANTS.includes(grant));
     if (unknown.length > 0) {
       throw new AdminError('invalid_argument', `Grants must be among: ${GRANTS.join(', ')} (or none, for a client that only introspects).`);
     }
-    let scope: string;
-    try {
-      scope = formatScope(checkScopeNames(input.scope ?? []));
-    } catch (error) {
-      throw new AdminError('invalid_argument', (error as Error).message);
-    }
+    const scope = formatScope(scopeOf(input.scope));
     let secret: string | undefined;
     if (input.secret === 'generate') secret = generateClientSecret();
     else if (input.secret !== 'none') {
-      if (typeof input.secret.value !== 'string' || input.secret.value.length < MIN_SECRET_LENGTH) {
+      if (typeof input.secret !== 'object' || input.secret === null || typeof input.secret.value !== 'string') {
+        throw new AdminError('invalid_argument', "A client's secret must be 'generate', 'none' or { value: string }.");
+      }
+      if (input.secret.value.length < MIN_SECRET_LENGTH) {
         throw new AdminError('invalid_argument', `A client secret must be at least ${MIN_SECRET_LENGTH} characters.`);
       }
       secret = input.secret.value;
@@ -75,7 +77,7 @@ export class ClientsAdmin {
     const revocations = this.ctx.db.transaction(() => {
       this.get(id);
       const now = this.ctx.clock.now();
-      const live = this.ctx.sessions.liveSessionsOfClient(id, now);
+      const live = this.ctx.sessions.liveSessionsOfClient(id, liveSince(now));
       const ended = endSessions(this.ctx, live.map((s) => s.id), 'client_removed', { clientId: id });
       this.ctx.clients.remove(id);
       audit(this.ctx, { type: 'admin.client_removed', outcome: 'success', clientId: id });

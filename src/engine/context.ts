@@ -9,13 +9,13 @@ import type { SessionRepository } from '../store/sessions.js';
 import type { UserRepository } from '../store/users.js';
 import type { AccessTokens } from '../tokens/access-tokens.js';
 import type { KeyRing } from '../tokens/key-ring.js';
-import type { Policy } from './policy.js';
+import { MAX_CLOCK_LEEWAY_SECONDS, type Policy } from './policy.js';
 
 /** What the engine's operations share: the open database, its repositories and the crypto parts. */
 export interface EngineContext {
   db: Database;
   clock: Clock;
-  policy: Policy;
+  policy: Readonly<Policy>;
   users: UserRepository;
   clients: ClientRepository;
   sessions: SessionRepository;
@@ -34,7 +34,14 @@ export function audit(ctx: EngineContext, event: AuditEvent): void {
   ctx.auditLog.append(ctx.clock.now(), event);
 }
 
-/** Milliseconds during which an access token issued now can still be accepted somewhere. */
-export function tokenHorizonMs(policy: Policy): number {
-  return (policy.accessTokenTtlSeconds + policy.clockLeewaySeconds) * 1000;
+/**
+ * The most clock leeway any verifier may allow (the policy's upper bound). Revocations and key
+ * validity windows outlast a token's exp by this much, whatever the local policy says, because
+ * another process or resource service on the same data may be configured more leniently.
+ */
+export const MAX_LEEWAY_MS = MAX_CLOCK_LEEWAY_SECONDS * 1000;
+
+/** Sessions whose tokens may still be accepted at `now` ended no earlier than this. */
+export function liveSince(now: number): number {
+  return now - MAX_LEEWAY_MS;
 }

@@ -8,6 +8,7 @@ import type {
   Revocation,
   TokenResponse,
 } from '../contracts.js';
+import { isRevoked } from '../oauth/access-token-status.js';
 import { changePasswordRequest } from '../oauth/change-password.js';
 import type { BasicCredentials } from '../oauth/client-auth.js';
 import { introspectRequest } from '../oauth/introspect.js';
@@ -27,7 +28,8 @@ import type { KeyProtector } from '../tokens/key-protector.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { ClientsAdmin } from './clients-admin.js';
 import { EngineClosedError } from './engine-closed-error.js';
-import { tokenHorizonMs, type EngineContext } from './context.js';
+import { MAX_LEEWAY_MS, type EngineContext } from './context.js';
+import { pruneExpired } from './maintenance.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
 import { SessionsAdmin } from './sessions-admin.js';
 import { UsersAdmin } from './users-admin.js';
@@ -134,10 +136,7 @@ export class Engine {
    */
   async verifyAccessToken(token: string): Promise<AccessTokenClaims> {
     const claims = await this.run(() => this.ctx.accessTokens.verify(token));
-    const now = this.ctx.clock.now();
-    if (this.ctx.revocations.isRevoked('jti', claims.jti, now) || this.ctx.revocations.isRevoked('sid', claims.sid, now)) {
-      throw new TokenError('revoked', 'The token has been revoked.');
-    }
+    if (isRevoked(this.ctx, claims, this.ctx.clock.now())) throw new TokenError('revoked', 'The token has been revoked.');
     return claims;
   }
 
@@ -179,8 +178,9 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.ctx.keys.stop();
-    await Promise.all([...this.pending]);
+    await this.ctx.keys.stop();
+    // Work may start more work (a sign-in schedules a rehash): wait until none is left.
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
     await this.ctx.hasher.close();
     this.ctx.db.close();
   }
@@ -245,8 +245,16 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     const keys = new KeyRing(
       new SigningKeyRepository(db),
       clock,
-      { rotationMs: policy.keyRotationSeconds * 1000, tokenHorizonMs: tokenHorizonMs(policy), protector: options.keyProtector },
-      () => engine?.emit('keys', keys.published()),
+      {
+        rotationMs: policy.keyRotationSeconds * 1000,
+        tokenHorizonMs: policy.accessTokenTtlSeconds * 1000 + MAX_LEEWAY_MS,
+        protector: options.keyProtector,
+      },
+      () => {
+        // Rotation is daily by default: a good moment to drop what has expired, too.
+        pruneExpired(ctx);
+        engine?.emit('keys', keys.published());
+      },
     );
     const ctx: EngineContext = {
       db,
@@ -271,9 +279,6 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       track: (task) => engine?.track(task),
     };
     engine = new Engine(ctx, installationId, issuer, audience);
-    const now = clock.now();
-    ctx.sessions.prune(now, now - policy.sessionRetentionSeconds * 1000);
-    ctx.revocations.prune(now);
     await keys.signingKey();
     return engine;
   } catch (error) {

@@ -21,49 +21,76 @@ export type PolicyOptions = Partial<Omit<Policy, 'argon2' | 'password'>> & {
   password?: Partial<PasswordRules>;
 };
 
-export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
+/** Upper bound of clockLeewaySeconds (see MAX_LEEWAY_MS). */
+export const MAX_CLOCK_LEEWAY_SECONDS = 300;
+
+export const DEFAULT_POLICY: Readonly<Policy> = deepFreeze({
   accessTokenTtlSeconds: 300,
   refreshIdleSeconds: 12 * 3600,
   refreshAbsoluteSeconds: 7 * 24 * 3600,
   keyRotationSeconds: 24 * 3600,
   clockLeewaySeconds: 30,
   sessionRetentionSeconds: 30 * 24 * 3600,
-  argon2: OWASP_ARGON2ID,
-  password: Object.freeze({ minLength: 15, maxLength: 256, maxBytes: 4096 }),
+  argon2: { ...OWASP_ARGON2ID },
+  password: { minLength: 15, maxLength: 256, maxBytes: 4096 },
 });
 
-/** Fills defaults and refuses anything unsafe or nonsensical with a RangeError naming the setting. */
-export function resolvePolicy(options: PolicyOptions = {}): Policy {
+const DAY = 86400;
+const SECONDS: ReadonlyArray<[keyof Policy, number, number]> = [
+  ['accessTokenTtlSeconds', 30, 3600],
+  ['refreshIdleSeconds', 60, 365 * DAY],
+  ['refreshAbsoluteSeconds', 60, 365 * DAY],
+  ['keyRotationSeconds', 600, 365 * DAY],
+  ['clockLeewaySeconds', 0, MAX_CLOCK_LEEWAY_SECONDS],
+  ['sessionRetentionSeconds', 0, 3650 * DAY],
+];
+
+/**
+ * Fills defaults and refuses anything unknown, unsafe or contradictory with a RangeError naming the
+ * setting. The result is frozen: policy cannot be weakened behind the engine's back.
+ */
+export function resolvePolicy(options: PolicyOptions = {}): Readonly<Policy> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('policy must be an object.');
+  rejectUnknown('policy', options, Object.keys(DEFAULT_POLICY));
+  rejectUnknown('policy.argon2', options.argon2 ?? {}, Object.keys(DEFAULT_POLICY.argon2));
+  rejectUnknown('policy.password', options.password ?? {}, Object.keys(DEFAULT_POLICY.password));
   const policy: Policy = {
     ...DEFAULT_POLICY,
     ...definedOnly(options),
     argon2: { ...DEFAULT_POLICY.argon2, ...definedOnly(options.argon2 ?? {}) },
     password: { ...DEFAULT_POLICY.password, ...definedOnly(options.password ?? {}) },
   };
-  const seconds = (name: keyof Policy, min: number, max: number) => {
-    const value = policy[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new RangeError(`policy.${name} must be a whole number from ${min} to ${max}, got ${String(value)}.`);
-    }
-  };
-  seconds('accessTokenTtlSeconds', 30, 3600);
-  seconds('refreshIdleSeconds', 60, 365 * 86400);
-  seconds('refreshAbsoluteSeconds', 60, 365 * 86400);
-  seconds('keyRotationSeconds', 600, 365 * 86400);
-  seconds('clockLeewaySeconds', 0, 300);
-  seconds('sessionRetentionSeconds', 0, 3650 * 86400);
+  for (const [name, min, max] of SECONDS) wholeNumber(`policy.${name}`, policy[name], min, max);
+  if (policy.refreshIdleSeconds > policy.refreshAbsoluteSeconds) {
+    throw new RangeError('policy.refreshIdleSeconds cannot exceed policy.refreshAbsoluteSeconds.');
+  }
   checkParams(policy.argon2);
   const { minLength, maxLength, maxBytes } = policy.password;
-  if (!Number.isInteger(minLength) || minLength < 8) throw new RangeError('policy.password.minLength must be at least 8.');
-  if (!Number.isInteger(maxLength) || maxLength < Math.max(64, minLength)) {
-    throw new RangeError('policy.password.maxLength must allow at least 64 characters and the minimum.');
+  // NIST SP 800-63B-4 §3.1.1.2: at least 15 for a password used alone; allow at least 64.
+  wholeNumber('policy.password.minLength', minLength, 15, 64);
+  wholeNumber('policy.password.maxLength', maxLength, 64, 4096);
+  if (maxLength < minLength) throw new RangeError('policy.password.maxLength cannot be below minLength.');
+  // Room for maxLength characters of up to 4 UTF-8 bytes each.
+  wholeNumber('policy.password.maxBytes', maxBytes, 4 * maxLength, 65536);
+  return deepFreeze(policy);
+}
+
+function wholeNumber(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be a whole number from ${min} to ${max}, got ${String(value)}.`);
   }
-  if (!Number.isInteger(maxBytes) || maxBytes < maxLength || maxBytes > 65536) {
-    throw new RangeError('policy.password.maxBytes must be between maxLength and 65536.');
-  }
-  return policy;
+}
+
+function rejectUnknown(name: string, value: object, known: readonly string[]): void {
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new RangeError(`${name} has unknown setting(s): ${unknown.join(', ')}.`);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) Object.freeze(inner);
+  return Object.freeze(value);
 }

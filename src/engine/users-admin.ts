@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Revocation, SessionEndReason, UserInfo } from '../contracts.js';
 import { endSessions } from '../oauth/end-sessions.js';
-import { checkScopeNames, formatScope } from '../oauth/scope.js';
-import { parsePhc } from '../passwords/phc.js';
+import { formatScope } from '../oauth/scope.js';
+import { scopeOf } from './admin-validation.js';
+import { isWeaker, parsePhc, type Argon2Hash, type Argon2Params } from '../passwords/phc.js';
 import { passwordViolations } from '../passwords/policy.js';
 import { usernameKey } from '../store/username-key.js';
 import { toUserInfo, type UserRow } from '../store/users.js';
 import { AdminError } from './admin-error.js';
-import { audit, type EngineContext } from './context.js';
+import { audit, liveSince, type EngineContext } from './context.js';
 
 export type NewUserInput = {
   username: string;
@@ -18,24 +19,27 @@ export type NewUserInput = {
 } & ({ password: string; passwordHash?: undefined } | { passwordHash: string; password?: undefined });
 
 const MAX_USERNAME = 64;
+const MAX_DISPLAY_NAME = 128;
 
 /** User administration: what IT does through the CLI, the admin page and provisioning. */
 export class UsersAdmin {
   constructor(private readonly ctx: EngineContext) {}
 
-  async add(input: NewUserInput): Promise<UserInfo> {
+  /** Adds an account with a password (checked against policy) or an argon2id hash made for it. */
+  add(input: NewUserInput): Promise<UserInfo> {
+    return this.tracked(() => this.addUser(input));
+  }
+
+  private async addUser(input: NewUserInput): Promise<UserInfo> {
+    if (typeof input !== 'object' || input === null) throw new AdminError('invalid_argument', 'A new user needs a username and a password.');
     const username = checkUsername(input.username);
     const scope = formatScope(scopeOf(input.scope));
+    const displayName = checkDisplayName(input.displayName);
     let passwordHash: string;
     if (input.passwordHash !== undefined) {
-      if (!parsePhc(input.passwordHash)) {
-        throw new AdminError(
-          'invalid_argument',
-          'The password hash is not an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash) within the allowed parameters.',
-        );
-      }
-      passwordHash = input.passwordHash;
+      passwordHash = checkImportedHash(input.passwordHash, this.ctx.policy.argon2);
     } else {
+      if (typeof input.password !== 'string') throw new AdminError('invalid_argument', 'A new user needs a password or a password hash.');
       this.checkPassword(input.password, username);
       passwordHash = await this.ctx.hasher.hash(input.password);
     }
@@ -49,7 +53,7 @@ export class UsersAdmin {
         id,
         username,
         usernameKey: usernameKey(username),
-        displayName: input.displayName ?? null,
+        displayName,
         passwordHash,
         scope,
         mustChangePassword: input.mustChangePassword ?? false,
@@ -69,8 +73,13 @@ export class UsersAdmin {
   }
 
   /** Sets a new password chosen by IT and ends every session of the account. */
-  async resetPassword(username: string, password: string, options: { mustChangePassword?: boolean } = {}): Promise<UserInfo> {
+  resetPassword(username: string, password: string, options: { mustChangePassword?: boolean } = {}): Promise<UserInfo> {
+    return this.tracked(() => this.reset(username, password, options));
+  }
+
+  private async reset(username: string, password: string, options: { mustChangePassword?: boolean }): Promise<UserInfo> {
     const user = this.find(username);
+    if (typeof password !== 'string') throw new AdminError('invalid_argument', 'The new password must be a string.');
     this.checkPassword(password, user.username);
     const hash = await this.ctx.hasher.hash(password);
     this.change(username, 'admin.password_reset', 'password_reset', (row, now) => {
@@ -105,7 +114,15 @@ export class UsersAdmin {
     this.change(username, 'admin.user_removed', 'user_removed', (row) => this.ctx.users.remove(row.id));
   }
 
+  /** Async work that close() waits for. */
+  private tracked<T>(work: () => Promise<T>): Promise<T> {
+    const task = work();
+    this.ctx.track(task);
+    return task;
+  }
+
   private find(username: string): UserRow {
+    if (typeof username !== 'string') throw new AdminError('invalid_argument', 'A username must be a string.');
     const row = this.ctx.users.findByKey(usernameKey(username));
     if (!row) throw new AdminError('user_not_found', `No user is named "${username}".`);
     return row;
@@ -129,7 +146,9 @@ export class UsersAdmin {
       const row = this.find(username);
       const now = this.ctx.clock.now();
       const ended = endReason
-        ? endSessions(this.ctx, this.ctx.sessions.liveSessionsOf(row.id, now).map((s) => s.id), endReason, { username: row.username })
+        ? endSessions(this.ctx, this.ctx.sessions.liveSessionsOf(row.id, liveSince(now)).map((s) => s.id), endReason, {
+            username: row.username,
+          })
         : [];
       apply(row, now);
       audit(this.ctx, { type: event, outcome: 'success', username: row.username, userId: row.id });
@@ -151,10 +170,32 @@ function checkUsername(raw: string): string {
   return username;
 }
 
-function scopeOf(scope: readonly string[] | undefined): string[] {
-  try {
-    return checkScopeNames(scope ?? []);
-  } catch (error) {
-    throw new AdminError('invalid_argument', (error as Error).message);
+function checkDisplayName(raw: string | null | undefined): string | null {
+  if (raw === undefined || raw === null) return null;
+  const name = typeof raw === 'string' ? raw.normalize('NFKC').trim() : '';
+  if (name === '' || [...name].length > MAX_DISPLAY_NAME || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(name)) {
+    throw new AdminError('invalid_argument', `A display name must be 1 to ${MAX_DISPLAY_NAME} characters, without control characters.`);
   }
+  return name;
+}
+
+/**
+ * A hash imported from provisioning must be an argon2id PHC string at least as strong as policy
+ * (so it answers in the same time as every other account) and at most four times its cost (so it
+ * cannot be used to make every sign-in attempt expensive).
+ */
+function checkImportedHash(phc: string, policy: Argon2Params): string {
+  const parsed = typeof phc === 'string' ? parsePhc(phc) : undefined;
+  if (!parsed || isWeaker(parsed, policy) || tooCostly(parsed, policy)) {
+    throw new AdminError(
+      'invalid_argument',
+      `The password hash must be an argon2id PHC string with m=${policy.m}..${4 * policy.m}, t=${policy.t}..${4 * policy.t}, ` +
+        `p=${policy.p}..${4 * policy.p} (make one with: gatehouse hash-password).`,
+    );
+  }
+  return phc;
+}
+
+function tooCostly({ params }: Argon2Hash, policy: Argon2Params): boolean {
+  return params.m > 4 * policy.m || params.t > 4 * policy.t || params.p > 4 * policy.p;
 }

@@ -1,12 +1,12 @@
 import type { RequestParams } from '../contracts.js';
-import { audit, type EngineContext } from '../engine/context.js';
+import { audit, liveSince, type EngineContext } from '../engine/context.js';
 import { passwordViolations } from '../passwords/policy.js';
 import type { ClientRow } from '../store/clients.js';
 import { authenticateClient, clientCredentialsFrom, requireGrant, type BasicCredentials } from './client-auth.js';
 import { endSessions } from './end-sessions.js';
 import { OAuthError, WRONG_CREDENTIALS } from './errors.js';
 import { readParams, required } from './params.js';
-import { checkPassword } from './password-grant.js';
+import { confirmUser, verifyUserPassword } from './user-authentication.js';
 
 export interface ChangePasswordInput {
   username: string;
@@ -32,7 +32,7 @@ export async function changePasswordRequest(ctx: EngineContext, input: RequestPa
  */
 export async function changePassword(ctx: EngineContext, client: ClientRow, input: ChangePasswordInput): Promise<void> {
   requireGrant(client, 'password');
-  const user = await checkPassword(ctx, input.username, input.currentPassword, client.id);
+  const { user } = await verifyUserPassword(ctx, input.username, input.currentPassword, client.id);
   const violations = passwordViolations(input.newPassword, ctx.policy.password, { username: user.username });
   if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
     violations.push('Choose a password different from the current one.');
@@ -42,14 +42,11 @@ export async function changePassword(ctx: EngineContext, client: ClientRow, inpu
   }
   const newHash = await ctx.hasher.hash(input.newPassword);
   const revocations = ctx.db.transaction(() => {
-    const current = ctx.users.findById(user.id);
-    // Changed or disabled while we were hashing: the other change wins.
-    if (!current || current.password_hash !== user.password_hash || current.disabled === 1) {
-      throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);
-    }
+    // Changed or disabled while we were hashing: the other change wins (nothing was written yet).
+    if (!confirmUser(ctx, user)) throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);
     const now = ctx.clock.now();
     ctx.users.setPassword(user.id, newHash, false, now);
-    const live = ctx.sessions.liveSessionsOf(user.id, now);
+    const live = ctx.sessions.liveSessionsOf(user.id, liveSince(now));
     const ended = endSessions(ctx, live.map((s) => s.id), 'password_changed', { username: user.username, clientId: client.id });
     audit(ctx, { type: 'password.changed', outcome: 'success', username: user.username, userId: user.id, clientId: client.id });
     return ended;

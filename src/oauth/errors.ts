@@ -7,7 +7,6 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unauthorized_client: 400,
   unsupported_grant_type: 400,
   invalid_scope: 400,
-  unsupported_token_type: 400,
   password_change_required: 400,
   server_error: 500,
 };
@@ -29,9 +28,9 @@ export class OAuthError extends Error {
   constructor(
     readonly code: OAuthErrorCode,
     readonly description: string,
-    options: { headers?: Record<string, string>; retryAfter?: number; policyViolations?: string[] } = {},
+    options: { headers?: Record<string, string>; retryAfter?: number; policyViolations?: string[]; cause?: unknown } = {},
   ) {
-    super(`${code}: ${description}`);
+    super(`${code}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = STATUS[code];
     this.headers = options.headers ?? {};
     this.retryAfter = options.retryAfter;

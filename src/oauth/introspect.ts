@@ -3,6 +3,7 @@ import { fromRfc3339 } from '../clock.js';
 import type { EngineContext } from '../engine/context.js';
 import type { ClientRow } from '../store/clients.js';
 import { authenticateClient, clientCredentialsFrom, invalidClient, type BasicCredentials } from './client-auth.js';
+import { isRevoked } from './access-token-status.js';
 import { readParams, required } from './params.js';
 import { hashRefreshToken, looksLikeRefreshToken } from './refresh-tokens.js';
 
@@ -25,13 +26,7 @@ export async function introspectToken(ctx: EngineContext, client: ClientRow, tok
   if (token.startsWith('v4.public.')) {
     const claims = await ctx.accessTokens.verify(token).catch(() => undefined);
     if (!claims) return INACTIVE;
-    const session = ctx.sessions.find(claims.sid);
-    const user = ctx.users.findById(claims.sub);
-    const revoked =
-      ctx.revocations.isRevoked('jti', claims.jti, now) ||
-      ctx.revocations.isRevoked('sid', claims.sid, now) ||
-      (session !== undefined && session.revoked_at !== null);
-    if (revoked || !user || user.disabled === 1) return INACTIVE;
+    if (isRevoked(ctx, claims, now)) return INACTIVE;
     return {
       active: true,
       token_use: 'access_token',

@@ -1,12 +1,13 @@
 import type { Revocation, TokenResponse } from '../contracts.js';
 import { audit, type EngineContext } from '../engine/context.js';
-import type { ClientRow } from '../store/clients.js';
+import { clientGrants, type ClientRow } from '../store/clients.js';
+import { invalidClient } from './client-auth.js';
 import type { RefreshTokenRow } from '../store/sessions.js';
 import type { UserRow } from '../store/users.js';
 import { endSessions } from './end-sessions.js';
 import { OAuthError } from './errors.js';
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.js';
-import { storedScope } from './scope.js';
+import { splitList } from '../store/space-list.js';
 import { tokenResponse } from './token-response.js';
 
 export interface RefreshGrantInput {
@@ -17,7 +18,7 @@ export interface RefreshGrantInput {
 const INVALID = 'The refresh token is invalid, expired or revoked.';
 
 type Decision =
-  | { ok: true; row: RefreshTokenRow; user: UserRow; granted: string[]; next: string }
+  | { ok: true; row: RefreshTokenRow; user: UserRow; granted: string[]; next: string; now: number }
   | { ok: false; error: OAuthError; revocations: Revocation[] };
 
 /**
@@ -55,7 +56,7 @@ export async function refreshGrant(ctx: EngineContext, client: ClientRow, input:
         revocations: [],
       };
     }
-    const sessionScope = storedScope(row.scope);
+    const sessionScope = splitList(row.scope);
     const widened = input.scope?.filter((token) => !sessionScope.includes(token)) ?? [];
     if (widened.length > 0) {
       return {
@@ -65,8 +66,13 @@ export async function refreshGrant(ctx: EngineContext, client: ClientRow, input:
       };
     }
     // Whatever the account and client may still hold today bounds what the family keeps.
-    const userScope = storedScope(user.scope);
-    const clientScope = storedScope(client.scope);
+    const userScope = splitList(user.scope);
+    // Re-read: the client's registration may have changed since it authenticated.
+    const current = ctx.clients.find(client.id);
+    if (!current || !clientGrants(current).includes('refresh_token')) {
+      return { ok: false, error: invalidClient('The client is no longer registered for this grant.'), revocations: [] };
+    }
+    const clientScope = splitList(current.scope);
     const granted = (input.scope ?? sessionScope).filter((t) => userScope.includes(t) && clientScope.includes(t));
     if (input.scope !== undefined && granted.length === 0) {
       return {
@@ -78,9 +84,9 @@ export async function refreshGrant(ctx: EngineContext, client: ClientRow, input:
     ctx.sessions.markUsed(hash, now);
     const next = newRefreshToken();
     ctx.sessions.addRefreshToken(next.hash, row.id, now);
-    ctx.sessions.touch(row.id, now);
+    ctx.sessions.touch(row.id, now, now + ctx.policy.accessTokenTtlSeconds * 1000);
     audit(ctx, { type: 'refresh', outcome: 'success', username: user.username, userId: user.id, clientId: client.id, sessionId: row.id });
-    return { ok: true, row, user, granted, next: next.token };
+    return { ok: true, row, user, granted, next: next.token, now };
   });
 
   // Rotate the signing key first, if due, so nothing can fail once the old refresh token is spent.
@@ -90,12 +96,10 @@ export async function refreshGrant(ctx: EngineContext, client: ClientRow, input:
     ctx.publishRevocations(decision.revocations);
     throw decision.error;
   }
-  const { row, user, granted, next } = decision;
+  const { row, user, granted, next, now } = decision;
   return tokenResponse(
     ctx,
     { userId: user.id, username: user.username, clientId: client.id, sessionId: row.id },
-    granted,
-    input.scope,
-    next,
+    { granted, requested: input.scope, refreshToken: next, issuedAt: now },
   );
 }

@@ -11,11 +11,6 @@ export function parseScope(value: string): string[] {
   return [...new Set(tokens)];
 }
 
-/** Parses a stored scope string (already validated when written). */
-export function storedScope(value: string): string[] {
-  return value === '' ? [] : value.split(' ');
-}
-
 export function formatScope(scope: readonly string[]): string {
   return scope.join(' ');
 }

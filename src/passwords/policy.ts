@@ -28,5 +28,7 @@ export function passwordViolations(password: string, rules: PasswordRules, conte
 
 /** Whether a password presented at sign-in is too large to be worth hashing. */
 export function tooLargeToHash(password: string, rules: PasswordRules): boolean {
-  return Buffer.byteLength(password, 'utf8') > rules.maxBytes;
+  // Normalising composes at most a few code points into one: far past the cap needs no normalising.
+  if (password.length > 4 * rules.maxBytes) return true;
+  return Buffer.byteLength(password.normalize('NFKC'), 'utf8') > rules.maxBytes;
 }

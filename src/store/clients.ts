@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ClientInfo, GrantType } from '../contracts.js';
+import { joinList, splitList } from './space-list.js';
 
 export interface ClientRow {
   id: string;
@@ -33,7 +34,7 @@ export class ClientRepository {
   }
 
   insert(id: string, secretHash: Buffer | null, scope: string, grants: readonly GrantType[], now: number): void {
-    this.insertRow.run(id, secretHash, scope, grants.join(' '), now);
+    this.insertRow.run(id, secretHash, scope, joinList(grants), now);
   }
 
   remove(id: string): boolean {
@@ -42,14 +43,14 @@ export class ClientRepository {
 }
 
 export function clientGrants(row: ClientRow): GrantType[] {
-  return row.grants === '' ? [] : (row.grants.split(' ') as GrantType[]);
+  return splitList(row.grants) as GrantType[];
 }
 
 export function toClientInfo(row: ClientRow): ClientInfo {
   return {
     id: row.id,
     confidential: row.secret_hash !== null,
-    scope: row.scope === '' ? [] : row.scope.split(' '),
+    scope: splitList(row.scope),
     grants: clientGrants(row),
     createdAt: row.created_at,
   };

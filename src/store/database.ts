@@ -21,7 +21,14 @@ export interface OpenedDatabase {
  * before anything is written to it.
  */
 export function openDatabase(path: string): OpenedDatabase {
-  if (path !== ':memory:') prepareFile(path);
+  if (path !== ':memory:') {
+    try {
+      prepareFile(path);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError('unavailable', `Cannot use the database at ${path}: ${messageOf(error)}`, { cause: error });
+    }
+  }
   let db: Database;
   try {
     db = new BetterSqlite3(path);
@@ -53,7 +60,12 @@ function prepareFile(path: string): void {
   try {
     size = statSync(path).size;
   } catch {
-    closeSync(openSync(path, 'wx', 0o600));
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (error) {
+      // Another process created it first: carry on with its (new, empty or initialised) file.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
     return;
   }
   if (size === 0) return;

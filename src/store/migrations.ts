@@ -53,6 +53,8 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
         created_at INTEGER NOT NULL,
         last_used_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
+        -- the latest exp of any access token issued in this session: revocations must outlive it
+        access_expires_at INTEGER NOT NULL,
         revoked_at INTEGER,
         revoked_reason TEXT
       ) STRICT;

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SessionEndReason, SessionInfo } from '../contracts.js';
+import { splitList } from './space-list.js';
 
 export interface SessionRow {
   id: string;
@@ -9,6 +10,7 @@ export interface SessionRow {
   created_at: number;
   last_used_at: number;
   expires_at: number;
+  access_expires_at: number;
   revoked_at: number | null;
   revoked_reason: SessionEndReason | null;
 }
@@ -39,35 +41,47 @@ export class SessionRepository {
 
   constructor(db: Database) {
     this.insertSession = db.prepare(
-      `INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at, access_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertToken = db.prepare('INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)');
     this.tokenByHash = db.prepare(
       `SELECT s.*, t.used_at, t.created_at AS token_created_at FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`,
     );
     this.markUsedStmt = db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL');
-    this.touchStmt = db.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?');
+    this.touchStmt = db.prepare(
+      'UPDATE sessions SET last_used_at = ?, access_expires_at = max(access_expires_at, ?) WHERE id = ?',
+    );
     this.byId = db.prepare('SELECT * FROM sessions WHERE id = ?');
     this.revokeStmt = db.prepare(
       'UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL',
     );
-    this.liveOfUser = db.prepare('SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?');
-    this.liveOfClient = db.prepare(
-      'SELECT * FROM sessions WHERE client_id = ? AND revoked_at IS NULL AND expires_at > ?',
-    );
+    // Live: not ended by hand, and either still refreshable or holding an access token still valid.
+    const live = 'revoked_at IS NULL AND max(expires_at, access_expires_at) > ?';
+    this.liveOfUser = db.prepare(`SELECT * FROM sessions WHERE user_id = ? AND ${live}`);
+    this.liveOfClient = db.prepare(`SELECT * FROM sessions WHERE client_id = ? AND ${live}`);
     const list = `SELECT s.*, u.username FROM sessions s JOIN users u ON u.id = s.user_id`;
     this.listAll = db.prepare(`${list} ORDER BY s.created_at DESC`);
     this.listOfUser = db.prepare(`${list} WHERE s.user_id = ? ORDER BY s.created_at DESC`);
     // Ended sessions keep their rows (for listing and audit) but need no token hashes any more.
     this.pruneTokens = db.prepare(
       `DELETE FROM refresh_tokens WHERE session_id IN
-         (SELECT id FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= ?)`,
+         (SELECT id FROM sessions WHERE revoked_at IS NOT NULL OR max(expires_at, access_expires_at) <= ?)`,
     );
-    this.pruneSessions = db.prepare('DELETE FROM sessions WHERE coalesce(revoked_at, expires_at) <= ?');
+    this.pruneSessions = db.prepare(
+      'DELETE FROM sessions WHERE coalesce(revoked_at, max(expires_at, access_expires_at)) <= ?',
+    );
   }
 
-  create(session: { id: string; userId: string; clientId: string; scope: string; now: number; expiresAt: number }): void {
+  create(session: {
+    id: string;
+    userId: string;
+    clientId: string;
+    scope: string;
+    now: number;
+    expiresAt: number;
+    accessExpiresAt: number;
+  }): void {
     this.insertSession.run(
       session.id,
       session.userId,
@@ -76,6 +90,7 @@ export class SessionRepository {
       session.now,
       session.now,
       session.expiresAt,
+      session.accessExpiresAt,
     );
   }
 
@@ -87,13 +102,14 @@ export class SessionRepository {
     return this.tokenByHash.get(hash);
   }
 
-  /** Marks a refresh token used; false if it already was (the caller lost a race). */
-  markUsed(hash: Buffer, now: number): boolean {
-    return this.markUsedStmt.run(now, hash).changes === 1;
+  /** Marks a refresh token used (the caller holds the write lock and saw it unused). */
+  markUsed(hash: Buffer, now: number): void {
+    this.markUsedStmt.run(now, hash);
   }
 
-  touch(sessionId: string, now: number): void {
-    this.touchStmt.run(now, sessionId);
+  /** Records a use of the session and the expiry of the access token it was used for. */
+  touch(sessionId: string, now: number, accessExpiresAt: number): void {
+    this.touchStmt.run(now, accessExpiresAt, sessionId);
   }
 
   find(sessionId: string): SessionRow | undefined {
@@ -120,7 +136,7 @@ export class SessionRepository {
       userId: row.user_id,
       username: row.username,
       clientId: row.client_id,
-      scope: row.scope === '' ? [] : row.scope.split(' '),
+      scope: splitList(row.scope),
       createdAt: row.created_at,
       lastUsedAt: row.last_used_at,
       expiresAt: row.expires_at,

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { UserInfo } from '../contracts.js';
+import { splitList } from './space-list.js';
 
 export interface UserRow {
   id: string;
@@ -81,8 +82,9 @@ export class UserRepository {
   }
 
   /** Replaces the stored hash with a stronger one of the same password; nothing else changes. */
-  upgradeHash(id: string, expectedOldHash: string, newHash: string): void {
-    this.upgradeStmt.run(newHash, id, expectedOldHash);
+  /** False if the hash changed meanwhile (the other change wins). */
+  upgradeHash(id: string, expectedOldHash: string, newHash: string): boolean {
+    return this.upgradeStmt.run(newHash, id, expectedOldHash).changes === 1;
   }
 
   setDisabled(id: string, disabled: boolean, now: number): void {
@@ -107,7 +109,7 @@ export function toUserInfo(row: UserRow): UserInfo {
     id: row.id,
     username: row.username,
     displayName: row.display_name,
-    scope: row.scope === '' ? [] : row.scope.split(' '),
+    scope: splitList(row.scope),
     mustChangePassword: row.must_change_password === 1,
     disabled: row.disabled === 1,
     createdAt: row.created_at,

@@ -38,6 +38,8 @@ const CLAIMS: ReadonlyArray<keyof AccessTokenClaims> = [
   'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'scope', 'client_id', 'sid', 'username',
 ];
 const MAX_TOKEN_LENGTH = 8192;
+/** v4.public.<base64url payload of claims + 64-byte signature>[.<base64url footer>] */
+const V4_PUBLIC = /^v4\.public\.[A-Za-z0-9_-]{86,}(\.[A-Za-z0-9_-]+)?$/;
 
 /** Issues and verifies access tokens: v4.public PASETOs with the kid footer. */
 export class AccessTokens {
@@ -47,9 +49,9 @@ export class AccessTokens {
     readonly options: AccessTokenOptions,
   ) {}
 
-  async issue(subject: AccessTokenSubject): Promise<{ token: string; claims: AccessTokenClaims }> {
+  /** Signs a token issued at `now` (the time its grant was decided). */
+  async issue(subject: AccessTokenSubject, now: number): Promise<{ token: string; claims: AccessTokenClaims }> {
     const key = await this.keys.signingKey();
-    const now = this.clock.now();
     const claims: AccessTokenClaims = {
       iss: this.options.issuer,
       sub: subject.userId,
@@ -67,13 +69,14 @@ export class AccessTokens {
     const token = await v4.Sign(key.secretKey, claims, {
       footer: new TextEncoder().encode(JSON.stringify(footer)),
       addIssuedAt: false,
+      now: toDate(now),
     });
     return { token, claims };
   }
 
   /** Verifies signature, issuer, audience and times; revocation is the caller's to check. */
   async verify(token: string): Promise<AccessTokenClaims> {
-    if (token.length > MAX_TOKEN_LENGTH || !token.startsWith('v4.public.')) {
+    if (token.length > MAX_TOKEN_LENGTH || !V4_PUBLIC.test(token)) {
       throw new TokenError('malformed', 'The token is not a v4.public PASETO.');
     }
     const pid = kidOf(token);
@@ -93,6 +96,7 @@ export class AccessTokens {
         const expired = error.claim === 'exp' && error.message === 'Token has expired';
         throw new TokenError(expired ? 'expired' : 'invalid_claims', error.message);
       }
+      // The shape was checked above, so what remains is a failed signature (or a payload that is not JSON).
       throw new TokenError('invalid_signature', 'The token signature is invalid.');
     }
     for (const name of CLAIMS) {

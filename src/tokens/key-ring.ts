@@ -94,10 +94,11 @@ export class KeyRing {
     return key;
   }
 
-  /** Stops the rotation timer (the engine is closing). */
-  stop(): void {
+  /** Stops scheduled rotation and waits for one under way (the engine is closing). */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.rotating?.catch(() => undefined);
   }
 
   /**
@@ -143,7 +144,13 @@ export class KeyRing {
     if (!row?.protected_secret) return undefined;
     const paserk = new TextDecoder().decode(await protector.unprotect(row.protected_secret));
     if (!paserk.startsWith('k4.secret.')) throw new Error('The key protector returned something that is not a k4.secret key.');
-    const secretKey = await v4.ImportSecretKey(paserk as `k4.secret.${string}`, { extractable: true });
-    return { pid: row.pid, secretKey, activeUntil: row.active_until };
+    const secretKey = await v4.ImportSecretKey(paserk as `k4.secret.${string}`);
+    // A blob that opens to another key would sign tokens nobody can verify: start a new key instead.
+    const pid = await v4.PublicKeyID(await v4.ExportPublicKey(await v4.GetPublicKey(secretKey)));
+    if (pid !== row.pid) {
+      process.emitWarning(`gatehouse: the protected signing key ${row.pid} does not match its record; starting a new key.`);
+      return undefined;
+    }
+    return { pid, secretKey, activeUntil: row.active_until };
   }
 }

@@ -4,6 +4,7 @@ import {
   ExportPublicKeyFactory,
   ExportSecretKeyFactory,
   GenerateKeyPairFactory,
+  GetPublicKeyFactory,
   ImportPublicKeyFactory,
   ImportSecretKeyFactory,
   SignFactory,
@@ -29,6 +30,7 @@ export const v4 = new PublicProtocol(
   ImportPublicKeyFactory,
   ExportSecretKeyFactory,
   ImportSecretKeyFactory,
+  GetPublicKeyFactory,
   PublicKeyID<4>({ version: 4, run: k4PublicKeyId }),
 );
 
