@@ -237,7 +237,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const policy = resolvePolicy(options.policy);
   const clock = options.clock ?? systemClock;
   const pool = new HashPool(options.hashWorkers);
-  const { db, installationId } = openDatabase(options.path);
+  const { db, installationId } = await openDatabase(options.path);
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
   let engine: Engine | undefined;

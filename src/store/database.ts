@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { migrations, SCHEMA_VERSION } from './migrations.js';
@@ -20,7 +21,7 @@ export interface OpenedDatabase {
  * another application or has a newer schema than this build knows is refused with a StoreError
  * before anything is written to it.
  */
-export function openDatabase(path: string): OpenedDatabase {
+export async function openDatabase(path: string): Promise<OpenedDatabase> {
   if (path !== ':memory:') {
     try {
       prepareFile(path);
@@ -36,7 +37,16 @@ export function openDatabase(path: string): OpenedDatabase {
     throw new StoreError('unavailable', `Cannot open the database at ${path}: ${messageOf(error)}`, { cause: error });
   }
   try {
-    checkIdentity(db, path);
+    const fresh = checkIdentity(db, path);
+    // Damage in a page that opening never reads (a table's rows, an index) would otherwise go
+    // unseen until the first write. The full read runs in a worker, so a large file never stalls
+    // the thread that opened it (in the app, the window's).
+    if (!fresh && path !== ':memory:') {
+      const problems = await quickCheck(path);
+      if (problems.length !== 1 || problems[0] !== 'ok') {
+        throw new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); it was left untouched.`);
+      }
+    }
     db.pragma('journal_mode = WAL');
     // Every write in this file decides who may sign in: make each commit durable.
     db.pragma('synchronous = FULL');
@@ -84,7 +94,8 @@ function prepareFile(path: string): void {
   }
 }
 
-function checkIdentity(db: Database, path: string): void {
+/** Refuses foreign and too-new files; true if the file is new (nothing in it yet). */
+function checkIdentity(db: Database, path: string): boolean {
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
   const objects = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
@@ -99,14 +110,20 @@ function checkIdentity(db: Database, path: string): void {
         'Upgrade Gatehouse; the file was left untouched.',
     );
   }
-  // Damage in a page that opening never reads (a table's rows, an index) would otherwise go unseen
-  // until the first write. quick_check reads every page and writes nothing.
-  if (!fresh) {
-    const problems = (db.pragma('quick_check(1)') as Array<{ quick_check: string }>).map((row) => row.quick_check);
-    if (problems.length !== 1 || problems[0] !== 'ok') {
-      throw new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); it was left untouched.`);
-    }
-  }
+  return fresh;
+}
+
+/** PRAGMA quick_check on a read-only connection in a worker thread: reads every page, writes nothing. */
+function quickCheck(path: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./quick-check-worker.js', import.meta.url), { workerData: { path } });
+    worker.once('message', (result: { problems: string[] } | { error: string; code: string | undefined }) => {
+      if ('problems' in result) resolve(result.problems);
+      else reject(Object.assign(new Error(result.error), { code: result.code }));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the integrity check stopped (exit code ${code})`)));
+  });
 }
 
 function migrate(db: Database): void {
