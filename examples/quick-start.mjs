@@ -42,9 +42,8 @@ try {
   engine.clients.add({ id: 'desktop', secret: 'none', scope: ['records:read', 'records:write'] });
   console.log('client registered: desktop (public)');
   // A resource server that introspects tokens: a confidential client with a generated secret,
-  // returned only this once (only its SHA-256 is stored). A client needs at least one grant;
-  // refresh_token alone lets it sign nobody in.
-  const { secret } = engine.clients.add({ id: 'records-service', secret: 'generate', grants: ['refresh_token'] });
+  // returned only this once (only its SHA-256 is stored), and no grants, so it can obtain no tokens.
+  const { secret } = engine.clients.add({ id: 'records-service', secret: 'generate', grants: [] });
   const service = { clientId: 'records-service', clientSecret: secret };
   console.log(`client registered: records-service (confidential, secret ${secret.length} chars)`);
 

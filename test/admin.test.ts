@@ -17,6 +17,7 @@ describe('user administration', () => {
     // A string is not a list: it would otherwise become one scope per character.
     await expect(engine.users.add({ username: 'ok', password: PASSWORD, scope: 'records:read' as never })).rejects.toThrow(/list of scope names/);
     await expect(engine.users.add({ username: 'ok' } as never)).rejects.toThrow(/password/);
+    await expect(engine.users.add({ username: 'ok', password: PASSWORD, passwordHash: '$argon2id$x' } as never)).rejects.toThrow(/not both/);
     for (const displayName of ['', 'x'.repeat(129), 'bell\u0007']) {
       await expect(engine.users.add({ username: 'ok', password: PASSWORD, displayName })).rejects.toMatchObject({ code: 'invalid_argument' });
     }
@@ -173,19 +174,31 @@ describe('engine lifecycle and options', () => {
 
   it('after close, every call fails with EngineClosedError and close is idempotent', async () => {
     const { engine } = await seeded();
+    const users = engine.users; // held from before close
+    const first = engine.close();
+    expect(engine.close()).toBe(first);
+    await first;
     await engine.close();
-    await engine.close();
+    expect(() => users.list()).toThrow(EngineClosedError);
+    await expect(users.add({ username: 'late', password: PASSWORD })).rejects.toBeInstanceOf(EngineClosedError);
     await expect(engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD })).rejects.toBeInstanceOf(EngineClosedError);
     for (const call of [() => engine.users, () => engine.clients, () => engine.sessions, () => engine.publishedKeys(), () => engine.revocations(), () => engine.auditLog()]) {
       expect(call).toThrow(EngineClosedError);
     }
   });
 
-  it('close waits for a sign-in in flight', async () => {
+  it('close waits for work in flight: a sign-in, a new user being hashed, a key rotation', async () => {
     const { engine } = await seeded();
-    const pending = engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });
+    const pending = [
+      engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD }),
+      engine.users.add({ username: 'bob', password: PASSWORD }),
+      engine.rotateSigningKey(),
+    ];
     await engine.close();
-    await expect(pending).resolves.toMatchObject({ token_type: 'Bearer' });
+    const [signIn, added, keys] = await Promise.all(pending);
+    expect(signIn).toMatchObject({ token_type: 'Bearer' });
+    expect(added).toMatchObject({ username: 'bob' });
+    expect(keys).toHaveLength(2);
   });
 
   it('exposes the effective policy, frozen', async () => {

@@ -185,6 +185,10 @@ describe('signing keys', () => {
     try {
       expect(unprotects).toBe(1);
       expect(second.publishedKeys().map((k) => k.pid)).toEqual([pid]);
+      // Rotation makes a new key; a persisted one is reused only at start.
+      const rotated = await second.rotateSigningKey();
+      expect(rotated.map((k) => [k.pid === pid, k.status])).toEqual([[false, 'active'], [true, 'retiring']]);
+      expect(unprotects).toBe(1);
     } finally {
       await second.close();
     }
@@ -198,7 +202,7 @@ describe('signing keys', () => {
     const misled = await openEngine({ path, keyProtector: lying });
     try {
       const keys = misled.publishedKeys();
-      expect(keys).toHaveLength(2);
+      expect(keys).toHaveLength(3);
       expect(keys[0]!.pid).not.toBe(pid);
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.some((w) => w.includes('does not match its record'))).toBe(true);
@@ -209,7 +213,7 @@ describe('signing keys', () => {
     // Without the protector a restart starts a new key, as by default.
     const third = await openEngine({ path });
     try {
-      expect(third.publishedKeys()).toHaveLength(3);
+      expect(third.publishedKeys()).toHaveLength(4);
     } finally {
       await third.close();
     }

@@ -2,9 +2,9 @@ import type { ClientInfo, GrantType } from '../contracts.js';
 import { generateClientSecret, hashClientSecret } from '../oauth/client-auth.js';
 import { endSessions } from '../oauth/end-sessions.js';
 import { formatScope } from '../oauth/scope.js';
-import { toClientInfo } from '../store/clients.js';
+import { toClientInfo, type ClientRow } from '../store/clients.js';
 import { AdminError } from './admin-error.js';
-import { audit, liveSince, type EngineContext } from './context.js';
+import { assertOpen, audit, liveSince, type EngineContext } from './context.js';
 import { scopeOf } from './admin-validation.js';
 
 export interface NewClientInput {
@@ -29,6 +29,7 @@ export class ClientsAdmin {
 
   /** Registers a client; `secret` is in the result only when it was generated here. */
   add(input: NewClientInput): { client: ClientInfo; secret?: string } {
+    assertOpen(this.ctx);
     if (typeof input !== 'object' || input === null || typeof input.id !== 'string' || !CLIENT_ID.test(input.id)) {
       throw new AdminError('invalid_argument', 'A client id must be 1 to 128 visible ASCII characters.');
     }
@@ -58,24 +59,31 @@ export class ClientsAdmin {
       this.ctx.clients.insert(input.id, secretHash, scope, grants, this.ctx.clock.now());
       audit(this.ctx, { type: 'admin.client_added', outcome: 'success', clientId: input.id, detail: { confidential: secret !== undefined } });
     }).immediate();
-    const client = this.get(input.id);
+    const client = toClientInfo(this.ctx.clients.find(input.id)!);
     return input.secret === 'generate' && secret !== undefined ? { client, secret } : { client };
   }
 
   list(): ClientInfo[] {
+    assertOpen(this.ctx);
     return this.ctx.clients.list().map(toClientInfo);
   }
 
   get(id: string): ClientInfo {
+    assertOpen(this.ctx);
+    return toClientInfo(this.find(id));
+  }
+
+  private find(id: string): ClientRow {
     const row = this.ctx.clients.find(id);
     if (!row) throw new AdminError('client_not_found', `No client is registered as "${id}".`);
-    return toClientInfo(row);
+    return row;
   }
 
   /** Removes a client and ends every session it holds. */
   remove(id: string): void {
+    assertOpen(this.ctx);
     const revocations = this.ctx.db.transaction(() => {
-      this.get(id);
+      this.find(id);
       const now = this.ctx.clock.now();
       const live = this.ctx.sessions.liveSessionsOfClient(id, liveSince(now));
       const ended = endSessions(this.ctx, live.map((s) => s.id), 'client_removed', { clientId: id });

@@ -9,10 +9,13 @@ import type { SessionRepository } from '../store/sessions.js';
 import type { UserRepository } from '../store/users.js';
 import type { AccessTokens } from '../tokens/access-tokens.js';
 import type { KeyRing } from '../tokens/key-ring.js';
+import { EngineClosedError } from './engine-closed-error.js';
 import { MAX_CLOCK_LEEWAY_SECONDS, type Policy } from './policy.js';
 
 /** What the engine's operations share: the open database, its repositories and the crypto parts. */
 export interface EngineContext {
+  /** Set when the engine starts closing: no new work may begin. */
+  closed: boolean;
   db: Database;
   clock: Clock;
   policy: Readonly<Policy>;
@@ -28,6 +31,11 @@ export interface EngineContext {
   publishRevocations(revocations: readonly Revocation[]): void;
   /** Work that must finish before close (e.g. a rehash after sign-in). */
   track(task: Promise<unknown>): void;
+}
+
+/** Admin objects can outlive a reference to the engine: each call checks it is still open. */
+export function assertOpen(ctx: EngineContext): void {
+  if (ctx.closed) throw new EngineClosedError();
 }
 
 export function audit(ctx: EngineContext, event: AuditEvent): void {

@@ -27,8 +27,7 @@ import { AccessTokens, TokenError } from '../tokens/access-tokens.js';
 import type { KeyProtector } from '../tokens/key-protector.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { ClientsAdmin } from './clients-admin.js';
-import { EngineClosedError } from './engine-closed-error.js';
-import { MAX_LEEWAY_MS, type EngineContext } from './context.js';
+import { assertOpen, MAX_LEEWAY_MS, type EngineContext } from './context.js';
 import { pruneExpired } from './maintenance.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
 import { SessionsAdmin } from './sessions-admin.js';
@@ -74,7 +73,7 @@ export class Engine {
   private readonly sessionsAdmin: SessionsAdmin;
   private readonly events = new EventEmitter<EngineEvents>();
   private readonly pending = new Set<Promise<unknown>>();
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   /** @internal Use openEngine(). */
   constructor(
@@ -147,9 +146,11 @@ export class Engine {
   }
 
   /** Starts a new signing key now; tokens signed by the previous one still verify until they expire. */
-  async rotateSigningKey(): Promise<PublishedKey[]> {
-    await this.run(() => this.ctx.keys.rotate());
-    return this.publishedKeys();
+  rotateSigningKey(): Promise<PublishedKey[]> {
+    return this.run(async () => {
+      await this.ctx.keys.rotate();
+      return this.ctx.keys.published();
+    });
   }
 
   /** Every revocation still in force: the snapshot a resource service starts from. */
@@ -175,9 +176,13 @@ export class Engine {
   }
 
   /** Waits for background work (rehashes), stops the hash workers and closes the database. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.ctx.closed = true;
     await this.ctx.keys.stop();
     // Work may start more work (a sign-in schedules a rehash): wait until none is left.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -208,7 +213,7 @@ export class Engine {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new EngineClosedError();
+    assertOpen(this.ctx);
   }
 
   /** Runs an operation that close() will wait for. */
@@ -257,6 +262,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       },
     );
     const ctx: EngineContext = {
+      closed: false,
       db,
       clock,
       policy,

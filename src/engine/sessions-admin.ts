@@ -2,7 +2,7 @@ import type { SessionInfo } from '../contracts.js';
 import { endSessions } from '../oauth/end-sessions.js';
 import { usernameKey } from '../store/username-key.js';
 import { AdminError } from './admin-error.js';
-import type { EngineContext } from './context.js';
+import { assertOpen, type EngineContext } from './context.js';
 
 /** Sign-in sessions as IT sees them, and ending one by hand. */
 export class SessionsAdmin {
@@ -10,6 +10,7 @@ export class SessionsAdmin {
 
   /** Every session, or one user's, newest first (ended ones included until pruned). */
   list(username?: string): SessionInfo[] {
+    assertOpen(this.ctx);
     if (username === undefined) return this.ctx.sessions.list();
     const user = this.ctx.users.findByKey(usernameKey(username));
     if (!user) throw new AdminError('user_not_found', `No user is named "${username}".`);
@@ -17,6 +18,7 @@ export class SessionsAdmin {
   }
 
   revoke(sessionId: string): void {
+    assertOpen(this.ctx);
     const revocations = this.ctx.db.transaction(() => {
       if (!this.ctx.sessions.find(sessionId)) throw new AdminError('session_not_found', `No session has the id "${sessionId}".`);
       return endSessions(this.ctx, [sessionId], 'admin_revoked');

@@ -8,7 +8,7 @@ import { passwordViolations } from '../passwords/policy.js';
 import { usernameKey } from '../store/username-key.js';
 import { toUserInfo, type UserRow } from '../store/users.js';
 import { AdminError } from './admin-error.js';
-import { audit, liveSince, type EngineContext } from './context.js';
+import { assertOpen, audit, liveSince, type EngineContext } from './context.js';
 
 export type NewUserInput = {
   username: string;
@@ -36,6 +36,9 @@ export class UsersAdmin {
     const scope = formatScope(scopeOf(input.scope));
     const displayName = checkDisplayName(input.displayName);
     let passwordHash: string;
+    if (input.passwordHash !== undefined && input.password !== undefined) {
+      throw new AdminError('invalid_argument', 'Give a password or a password hash, not both.');
+    }
     if (input.passwordHash !== undefined) {
       passwordHash = checkImportedHash(input.passwordHash, this.ctx.policy.argon2);
     } else {
@@ -61,14 +64,16 @@ export class UsersAdmin {
       });
       audit(this.ctx, { type: 'admin.user_added', outcome: 'success', username, userId: id });
     }).immediate();
-    return this.get(username);
+    return toUserInfo(this.find(username));
   }
 
   list(): UserInfo[] {
+    assertOpen(this.ctx);
     return this.ctx.users.list().map(toUserInfo);
   }
 
   get(username: string): UserInfo {
+    assertOpen(this.ctx);
     return toUserInfo(this.find(username));
   }
 
@@ -85,29 +90,29 @@ export class UsersAdmin {
     this.change(username, 'admin.password_reset', 'password_reset', (row, now) => {
       this.ctx.users.setPassword(row.id, hash, options.mustChangePassword ?? false, now);
     });
-    return this.get(username);
+    return toUserInfo(this.find(username));
   }
 
   setMustChangePassword(username: string, mustChange: boolean): UserInfo {
     this.change(username, 'admin.must_change_set', undefined, (row, now) => this.ctx.users.setMustChange(row.id, mustChange, now));
-    return this.get(username);
+    return toUserInfo(this.find(username));
   }
 
   setScope(username: string, scope: readonly string[]): UserInfo {
     const value = formatScope(scopeOf(scope));
     this.change(username, 'admin.scope_set', undefined, (row, now) => this.ctx.users.setScope(row.id, value, now));
-    return this.get(username);
+    return toUserInfo(this.find(username));
   }
 
   /** Disables the account and ends its sessions at once. */
   disable(username: string): UserInfo {
     this.change(username, 'admin.user_disabled', 'user_disabled', (row, now) => this.ctx.users.setDisabled(row.id, true, now));
-    return this.get(username);
+    return toUserInfo(this.find(username));
   }
 
   enable(username: string): UserInfo {
     this.change(username, 'admin.user_enabled', undefined, (row, now) => this.ctx.users.setDisabled(row.id, false, now));
-    return this.get(username);
+    return toUserInfo(this.find(username));
   }
 
   remove(username: string): void {
@@ -116,7 +121,10 @@ export class UsersAdmin {
 
   /** Async work that close() waits for. */
   private tracked<T>(work: () => Promise<T>): Promise<T> {
-    const task = work();
+    const task = (async () => {
+      assertOpen(this.ctx);
+      return work();
+    })();
     this.ctx.track(task);
     return task;
   }
@@ -142,6 +150,7 @@ export class UsersAdmin {
     endReason: SessionEndReason | undefined,
     apply: (row: UserRow, now: number) => void,
   ): void {
+    assertOpen(this.ctx);
     const revocations = this.ctx.db.transaction((): Revocation[] => {
       const row = this.find(username);
       const now = this.ctx.clock.now();

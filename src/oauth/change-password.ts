@@ -6,7 +6,7 @@ import { authenticateClient, clientCredentialsFrom, requireGrant, type BasicCred
 import { endSessions } from './end-sessions.js';
 import { OAuthError, WRONG_CREDENTIALS } from './errors.js';
 import { readParams, required } from './params.js';
-import { confirmUser, verifyUserPassword } from './user-authentication.js';
+import { confirmUser, hashingUnavailable, verifyUserPassword } from './user-authentication.js';
 
 export interface ChangePasswordInput {
   username: string;
@@ -32,7 +32,7 @@ export async function changePasswordRequest(ctx: EngineContext, input: RequestPa
  */
 export async function changePassword(ctx: EngineContext, client: ClientRow, input: ChangePasswordInput): Promise<void> {
   requireGrant(client, 'password');
-  const { user } = await verifyUserPassword(ctx, input.username, input.currentPassword, client.id);
+  const { user } = await verifyUserPassword(ctx, input.username, input.currentPassword, client.id, 'password.change');
   const violations = passwordViolations(input.newPassword, ctx.policy.password, { username: user.username });
   if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
     violations.push('Choose a password different from the current one.');
@@ -40,7 +40,9 @@ export async function changePassword(ctx: EngineContext, client: ClientRow, inpu
   if (violations.length > 0) {
     throw new OAuthError('invalid_request', `The new password was refused: ${violations.join(' ')}`, { policyViolations: violations });
   }
-  const newHash = await ctx.hasher.hash(input.newPassword);
+  const newHash = await ctx.hasher.hash(input.newPassword).catch((error: unknown) => {
+    throw hashingUnavailable(error);
+  });
   const revocations = ctx.db.transaction(() => {
     // Changed or disabled while we were hashing: the other change wins (nothing was written yet).
     if (!confirmUser(ctx, user)) throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);

@@ -4,6 +4,9 @@ import { usernameKey } from '../store/username-key.js';
 import type { UserRow } from '../store/users.js';
 import { OAuthError, WRONG_CREDENTIALS } from './errors.js';
 
+/** What a password check is for: it is audited under this name. */
+export type PasswordCheck = 'signin' | 'password.change';
+
 export interface VerifiedUser {
   /** The account as it was when its password was checked; confirm it before acting on it. */
   user: UserRow;
@@ -23,6 +26,7 @@ export async function verifyUserPassword(
   username: string,
   password: string,
   clientId: string,
+  purpose: PasswordCheck = 'signin',
 ): Promise<VerifiedUser> {
   if (tooLargeToHash(password, ctx.policy.password)) {
     throw new OAuthError('invalid_request', 'The password is too long.');
@@ -32,15 +36,19 @@ export async function verifyUserPassword(
   try {
     result = await ctx.hasher.verify(user?.password_hash, password);
   } catch (error) {
-    // The same answer for every account, so a failing hash reveals nothing about who exists.
-    failedSignIn(ctx, username, user, clientId, 'hash_unavailable');
-    throw new OAuthError('server_error', 'Sign-in is temporarily unavailable; try again in a moment.', { cause: error });
+    failedSignIn(ctx, username, user, clientId, 'hash_unavailable', purpose);
+    throw hashingUnavailable(error);
   }
   if (!user || !result.ok || user.disabled === 1) {
-    failedSignIn(ctx, username, user, clientId, !user ? 'unknown_user' : !result.ok ? 'wrong_password' : 'disabled');
+    failedSignIn(ctx, username, user, clientId, !user ? 'unknown_user' : !result.ok ? 'wrong_password' : 'disabled', purpose);
     throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);
   }
   return { user, needsRehash: result.needsRehash };
+}
+
+/** The hasher failed (a worker died): the same answer for every account, revealing nothing. */
+export function hashingUnavailable(cause: unknown): OAuthError {
+  return new OAuthError('server_error', 'Sign-in is temporarily unavailable; try again in a moment.', { cause });
 }
 
 /**
@@ -62,9 +70,10 @@ export function failedSignIn(
   user: UserRow | undefined,
   clientId: string,
   reason: string,
+  type: PasswordCheck = 'signin',
 ): void {
   audit(ctx, {
-    type: 'signin',
+    type,
     outcome: 'failure',
     username: user?.username ?? [...usernameKey(submitted)].slice(0, MAX_AUDITED_NAME).join(''),
     userId: user?.id,

@@ -29,6 +29,8 @@ export class KeyRing {
   private readonly publicKeys = new Map<string, { key: PublicKey; verifyUntil: number }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Only the engine's first key may be a persisted one; every later key is new. */
+  private started = false;
 
   constructor(
     private readonly repository: SigningKeyRepository,
@@ -87,7 +89,9 @@ export class KeyRing {
     const now = this.clock.now();
     this.repository.prune(now);
     for (const [pid, entry] of this.publicKeys) if (entry.verifyUntil <= now) this.publicKeys.delete(pid);
-    const key = (this.current === undefined && (await this.reuseProtected(now))) || (await this.generate(now));
+    const reused = this.started ? undefined : await this.reuseProtected(now);
+    const key = reused ?? (await this.generate(now));
+    this.started = true;
     this.current = key;
     this.schedule(key.activeUntil - now);
     this.onChange();
@@ -108,8 +112,12 @@ export class KeyRing {
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     if (this.stopped) return;
+    // setTimeout cannot wait longer than about 24.8 days: a longer window is waited for in steps.
     const delay = Math.min(Math.max(delayMs, 1000), 2 ** 31 - 1);
     this.timer = setTimeout(() => {
+      const key = this.current;
+      const now = this.clock.now();
+      if (key && now < key.activeUntil) return this.schedule(key.activeUntil - now);
       this.signingKey().catch((error: Error) => process.emitWarning(`gatehouse: key rotation failed: ${error.message}`));
     }, delay);
     this.timer.unref();
