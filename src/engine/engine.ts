@@ -133,10 +133,12 @@ export class Engine {
    * Verifies an access token as a resource server would, plus what only the engine knows: throws
    * TokenError unless the signature, issuer, audience and times are right and it is not revoked.
    */
-  async verifyAccessToken(token: string): Promise<AccessTokenClaims> {
-    const claims = await this.run(() => this.ctx.accessTokens.verify(token));
-    if (isRevoked(this.ctx, claims, this.ctx.clock.now())) throw new TokenError('revoked', 'The token has been revoked.');
-    return claims;
+  verifyAccessToken(token: string): Promise<AccessTokenClaims> {
+    return this.run(async () => {
+      const claims = await this.ctx.accessTokens.verify(token);
+      if (isRevoked(this.ctx, claims, this.ctx.clock.now())) throw new TokenError('revoked', 'The token has been revoked.');
+      return claims;
+    });
   }
 
   /** Public keys that may still verify tokens (what `/keys` publishes). */

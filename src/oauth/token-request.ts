@@ -15,19 +15,21 @@ export async function tokenRequest(ctx: EngineContext, input: RequestParams, bas
   const params = readParams(input);
   const grantType = required(params, 'grant_type');
   const client = authenticateClient(ctx.clients, clientCredentialsFrom(params, basic));
-  const scopeParam = params.get('scope');
-  const scope = scopeParam === undefined ? undefined : parseScope(scopeParam);
+  const scope = () => {
+    const value = params.get('scope');
+    return value === undefined ? undefined : parseScope(value);
+  };
   switch (grantType) {
     case 'password':
       requireGrant(client, 'password');
       return passwordGrant(ctx, client, {
         username: required(params, 'username'),
         password: required(params, 'password'),
-        scope,
+        scope: scope(),
       });
     case 'refresh_token':
       requireGrant(client, 'refresh_token');
-      return refreshGrant(ctx, client, { refreshToken: required(params, 'refresh_token'), scope });
+      return refreshGrant(ctx, client, { refreshToken: required(params, 'refresh_token'), scope: scope() });
     default:
       throw new OAuthError('unsupported_grant_type', 'Supported grant types are password and refresh_token.');
   }
