@@ -161,6 +161,9 @@ describe('password grant (RFC 6749 §4.3)', () => {
     }
     expect(new Set(bodies).size).toBe(1);
     expect(JSON.parse(bodies[0]!)).toEqual({ error: 'invalid_grant', error_description: 'The username or password is incorrect.' });
+    // The audit log, not the caller, learns which it was.
+    const reasons = engine.auditLog().filter((e) => e.type === 'signin' && e.outcome === 'failure').map((e) => [e.username, JSON.parse(e.detail!).reason]);
+    expect(reasons).toEqual([['nobody', 'unknown_user'], ['Alice', 'wrong_password'], ['bob', 'disabled']]);
   });
 
   it('answers password_change_required only when the password is right', async () => {
@@ -315,6 +318,16 @@ describe('refresh grant (RFC 6749 §6, RFC 9700 §4.14)', () => {
     }
     clock.advance(1800); // 3 h after sign-in: the absolute limit, though used every half hour
     expect((await oauthFailure(engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: current }))).code).toBe('invalid_grant');
+  });
+
+  it('answers password_change_required to a refresh once IT flags the account, without spending the token', async () => {
+    const { engine } = await seeded();
+    const first = await signIn(engine);
+    engine.users.setMustChangePassword('alice', true);
+    const flagged = await oauthFailure(engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: first.refresh_token! }));
+    expect([flagged.code, flagged.status]).toEqual(['password_change_required', 400]);
+    engine.users.setMustChangePassword('alice', false);
+    await expect(engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: first.refresh_token! })).resolves.toBeTruthy();
   });
 
   it('refuses unknown and malformed refresh tokens, and refreshes of disabled accounts', async () => {

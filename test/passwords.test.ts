@@ -58,6 +58,8 @@ describe('argon2id PHC strings', () => {
   it('refuse parameters below OWASP guidance', () => {
     expect(() => hasher({ m: 4096, t: 2, p: 1 })).toThrow(RangeError);
     expect(() => hasher({ m: 19456, t: 1, p: 1 })).toThrow(RangeError);
+    expect(() => hasher({ m: 12288, t: 3, p: 1 })).toThrow(RangeError); // OWASP's equivalents are not enough here
+    expect(() => hasher({ m: 19456, t: 2, p: 0 })).toThrow(RangeError);
   });
 });
 

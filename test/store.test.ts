@@ -19,6 +19,19 @@ function listing(path: string): string[] {
   return readdirSync(dirname(path)).sort();
 }
 
+/**
+ * The files beside `path`, less what SQLite's read-only connections may leave next to a WAL-mode
+ * database they read: its -shm (the shared-memory index) and an empty -wal. Neither holds data.
+ */
+function listingBesidesCompanions(path: string): string[] {
+  return listing(path).filter((name) => {
+    const full = join(dirname(path), name);
+    if (full === `${path}-shm`) return false;
+    if (full === `${path}-wal`) return statSync(full).size !== 0;
+    return true;
+  });
+}
+
 /** A second, read-only connection to look at what the engine wrote. */
 function inspect<T>(path: string, look: (db: Database.Database) => T): T {
   const db = new Database(path, { readonly: true, fileMustExist: true });
@@ -47,11 +60,11 @@ function copyTo(bytes: Buffer, name = 'auth.db'): string {
 
 /**
  * openEngine must refuse the file with a StoreError of this code and a message naming the file and
- * the reason, leaving its bytes exactly as they were and no -wal/-shm beside it.
+ * the reason, leaving its bytes exactly as they were and nothing beside it that holds data.
  */
 async function expectRefused(path: string, code: StoreErrorCode, reason: RegExp): Promise<StoreError> {
   const before = sha256(path);
-  const files = listing(path);
+  const files = listingBesidesCompanions(path);
   let engine: Engine | undefined;
   let error: unknown;
   try {
@@ -70,7 +83,7 @@ async function expectRefused(path: string, code: StoreErrorCode, reason: RegExp)
   expect(storeError.message).toMatch(/left untouched/);
   expect(storeError.message).not.toMatch(/\n/);
   expect(sha256(path)).toBe(before);
-  expect(listing(path)).toEqual(files);
+  expect(listingBesidesCompanions(path)).toEqual(files);
   return storeError;
 }
 
@@ -166,6 +179,48 @@ describe('opening files that are not a usable Gatehouse database', () => {
     expect(error.message).toContain(`schema version ${newer}`);
     expect(error.message).toContain(`(${SCHEMA_VERSION})`);
     expect(inspect(path, (d) => d.pragma('user_version', { simple: true }))).toBe(newer);
+  });
+
+  /**
+   * A WAL-mode database left by a process that died: the main file plus a -wal holding commits not
+   * yet copied into it. `change` runs on the live connection after the last checkpoint.
+   */
+  function crashedCopy(setUp: (db: Database.Database) => void, change: (db: Database.Database) => void): string {
+    const live = join(tempDir(), 'live.db');
+    const db = new Database(live);
+    setUp(db);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    change(db);
+    const crashed = join(tempDir(), 'auth.db');
+    for (const suffix of ['', '-wal', '-shm']) writeFileSync(`${crashed}${suffix}`, readFileSync(`${live}${suffix}`));
+    db.close();
+    return crashed;
+  }
+
+  it('leaves a crashed foreign database\'s pending WAL where it was', async () => {
+    const path = crashedCopy(
+      (db) => db.exec('CREATE TABLE notes (body TEXT)'),
+      (db) => db.prepare("INSERT INTO notes VALUES ('not yet checkpointed')").run(),
+    );
+    const wal = sha256(`${path}-wal`);
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
+    await expectRefused(path, 'foreign', /another application/);
+    expect(sha256(`${path}-wal`)).toBe(wal);
+  });
+
+  it('finds a newer schema committed only to the WAL, and leaves both files as they were', async () => {
+    const source = await gatehouseDb();
+    const live = new Database(source);
+    live.pragma('wal_checkpoint(TRUNCATE)');
+    live.pragma(`user_version = ${SCHEMA_VERSION + 1}`); // a newer build's migration, not yet checkpointed
+    const crashed = join(tempDir(), 'auth.db');
+    for (const suffix of ['', '-wal', '-shm']) writeFileSync(`${crashed}${suffix}`, readFileSync(`${source}${suffix}`));
+    live.close();
+    expect(readFileSync(crashed).readUInt32BE(60)).toBe(SCHEMA_VERSION); // the main file's header says "current"
+    const wal = sha256(`${crashed}-wal`);
+    await expectRefused(crashed, 'too_new', /newer than this Gatehouse knows/);
+    expect(sha256(`${crashed}-wal`)).toBe(wal);
   });
 });
 

@@ -26,6 +26,12 @@ describe('PASERK k4.pid', () => {
       const paserk = `k4.public.${Buffer.from(vector.key, 'hex').toString('base64url')}` as const;
       expect(await k4PublicKeyId(paserk), vector.name).toBe(vector.paserk);
     }
+    const failing = vectors.tests.filter((v) => v['expect-fail']);
+    expect(failing.length).toBeGreaterThanOrEqual(1);
+    for (const vector of failing) {
+      const paserk = `k4.public.${Buffer.from(vector.key, 'hex').toString('base64url')}` as const;
+      await expect(k4PublicKeyId(paserk), vector.name).rejects.toThrow(/32 bytes/);
+    }
   });
 
   it('is what token footers and /keys carry', async () => {

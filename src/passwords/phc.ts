@@ -50,25 +50,23 @@ export function isWeaker(stored: Argon2Hash, current: Argon2Params): boolean {
 }
 
 /**
- * OWASP Password Storage Cheat Sheet's argon2id configurations: the least memory (KiB) for each
- * number of passes; more passes than five need no more than five do.
+ * Refuses configured parameters below OWASP's first argon2id configuration in any respect
+ * (m=19456 KiB, t=2, p=1 at least) or above the allowed maximum.
  */
-const OWASP_MIN_MEMORY_BY_PASSES: Readonly<Record<number, number>> = { 1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168 };
-
-/** The least memory OWASP accepts with `t` passes. */
-export function owaspMinimumMemory(t: number): number {
-  return OWASP_MIN_MEMORY_BY_PASSES[Math.min(Math.max(t, 1), 5)]!;
-}
-
-/** Refuses configured parameters below OWASP's guidance or above the allowed maximum. */
 export function checkParams(params: Argon2Params): void {
   const { m, t, p } = params;
   const ok =
-    [m, t, p].every(Number.isInteger) && p >= 1 && p <= MAX.p && t >= 1 && t <= MAX.t && m <= MAX.m && m >= owaspMinimumMemory(t);
+    [m, t, p].every(Number.isInteger) &&
+    m >= OWASP_ARGON2ID.m &&
+    t >= OWASP_ARGON2ID.t &&
+    p >= OWASP_ARGON2ID.p &&
+    m <= MAX.m &&
+    t <= MAX.t &&
+    p <= MAX.p;
   if (!ok) {
     throw new RangeError(
-      `argon2id parameters m=${m},t=${t},p=${p} are outside the allowed range: at least OWASP's memory for the passes ` +
-        `(t=1: 47104 KiB, t=2: 19456, t=3: 12288, t=4: 9216, t≥5: 7168), at most m=${MAX.m} KiB, t=${MAX.t}, p=${MAX.p}.`,
+      `argon2id parameters m=${m},t=${t},p=${p} are outside the allowed range: at least m=${OWASP_ARGON2ID.m} KiB, ` +
+        `t=${OWASP_ARGON2ID.t}, p=${OWASP_ARGON2ID.p} (OWASP), at most m=${MAX.m} KiB, t=${MAX.t}, p=${MAX.p}.`,
     );
   }
 }

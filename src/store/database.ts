@@ -29,6 +29,7 @@ export async function openDatabase(path: string): Promise<OpenedDatabase> {
       if (error instanceof StoreError) throw error;
       throw new StoreError('unavailable', `Cannot use the database at ${path}: ${messageOf(error)}`, { cause: error });
     }
+    await vet(path);
   }
   let db: Database;
   try {
@@ -37,16 +38,6 @@ export async function openDatabase(path: string): Promise<OpenedDatabase> {
     throw new StoreError('unavailable', `Cannot open the database at ${path}: ${messageOf(error)}`, { cause: error });
   }
   try {
-    const fresh = checkIdentity(db, path);
-    // Damage in a page that opening never reads (a table's rows, an index) would otherwise go
-    // unseen until the first write. The full read runs in a worker, so a large file never stalls
-    // the thread that opened it (in the app, the window's).
-    if (!fresh && path !== ':memory:') {
-      const problems = await quickCheck(path);
-      if (problems.length !== 1 || problems[0] !== 'ok') {
-        throw new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); it was left untouched.`);
-      }
-    }
     db.pragma('journal_mode = WAL');
     // Every write in this file decides who may sign in: make each commit durable.
     db.pragma('synchronous = FULL');
@@ -79,18 +70,63 @@ function prepareFile(path: string): void {
     return;
   }
   if (size === 0) return;
-  const header = Buffer.alloc(16);
+  const header = Buffer.alloc(100);
   const fd = openSync(path, 'r');
   try {
-    readSync(fd, header, 0, 16, 0);
+    readSync(fd, header, 0, 100, 0);
   } finally {
     closeSync(fd);
   }
-  if (header.toString('latin1') !== SQLITE_MAGIC) {
+  if (header.toString('latin1', 0, 16) !== SQLITE_MAGIC) {
     throw new StoreError('not_a_database', `The file at ${path} is not a SQLite database; it was left untouched.`);
   }
   if (size < 100) {
     throw new StoreError('corrupt', `The database at ${path} is truncated (${size} bytes); it was left untouched.`);
+  }
+  // The header alone settles most refusals, before SQLite opens the file (and, for a WAL-mode
+  // file, makes its -wal and -shm companions). Both fields only ever change one way, so a newer
+  // page 1 still in a WAL cannot contradict a refusal made here.
+  const applicationId = header.readUInt32BE(68);
+  const version = header.readUInt32BE(60);
+  if (applicationId !== 0 && applicationId !== APPLICATION_ID) throw foreign(path);
+  if (applicationId === APPLICATION_ID && version > SCHEMA_VERSION) throw tooNew(path, version);
+}
+
+function foreign(path: string): StoreError {
+  return new StoreError('foreign', `The database at ${path} belongs to another application; it was left untouched.`);
+}
+
+function tooNew(path: string, version: number): StoreError {
+  return new StoreError(
+    'too_new',
+    `The database at ${path} has schema version ${version}, newer than this Gatehouse knows (${SCHEMA_VERSION}). ` +
+      'Upgrade Gatehouse; the file was left untouched.',
+  );
+}
+
+/**
+ * Checks an existing file on read-only connections only, so a refused file's content is left
+ * exactly as it was (closing a read-write connection would checkpoint a leftover WAL into it; a
+ * read-only one may leave SQLite's empty -wal and its -shm beside a WAL-mode file). Damage in pages
+ * that opening never reads would otherwise go unseen until the first write, so an existing database
+ * is read in full, in a worker thread: a large file never stalls the thread that opened it.
+ */
+async function vet(path: string): Promise<void> {
+  let fresh: boolean;
+  try {
+    const readOnly = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    try {
+      fresh = checkIdentity(readOnly, path);
+    } finally {
+      readOnly.close();
+    }
+    if (fresh) return;
+    const problems = await quickCheck(path);
+    if (problems.length !== 1 || problems[0] !== 'ok') {
+      throw new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); it was left untouched.`);
+    }
+  } catch (error) {
+    throw error instanceof StoreError ? error : asStoreError(error, path);
   }
 }
 
@@ -100,16 +136,8 @@ function checkIdentity(db: Database, path: string): boolean {
   const version = db.pragma('user_version', { simple: true }) as number;
   const objects = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
   const fresh = applicationId === 0 && version === 0 && objects === 0;
-  if (!fresh && applicationId !== APPLICATION_ID) {
-    throw new StoreError('foreign', `The database at ${path} belongs to another application; it was left untouched.`);
-  }
-  if (version > SCHEMA_VERSION) {
-    throw new StoreError(
-      'too_new',
-      `The database at ${path} has schema version ${version}, newer than this Gatehouse knows (${SCHEMA_VERSION}). ` +
-        'Upgrade Gatehouse; the file was left untouched.',
-    );
-  }
+  if (!fresh && applicationId !== APPLICATION_ID) throw foreign(path);
+  if (version > SCHEMA_VERSION) throw tooNew(path, version);
   return fresh;
 }
 

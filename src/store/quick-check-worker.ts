@@ -3,14 +3,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 
 const { path } = workerData as { path: string };
+let result: { problems: string[] } | { error: string; code: string | undefined };
 try {
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
   try {
     const rows = db.pragma('quick_check(1)') as Array<{ quick_check: string }>;
-    parentPort!.postMessage({ problems: rows.map((row) => row.quick_check) });
+    result = { problems: rows.map((row) => row.quick_check) };
   } finally {
+    // Closed before answering: the opener must never race this connection for the file.
     db.close();
   }
 } catch (error) {
-  parentPort!.postMessage({ error: (error as Error).message, code: (error as { code?: string }).code });
+  result = { error: (error as Error).message, code: (error as { code?: string }).code };
 }
+parentPort!.postMessage(result);
