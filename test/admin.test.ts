@@ -9,7 +9,10 @@ describe('user administration', () => {
     const { engine } = await newEngine();
     const user = await engine.users.add({ username: 'Grace', password: PASSWORD, displayName: 'Grace H.', scope: ['records:read', 'records:read'], mustChangePassword: true });
     expect(user).toMatchObject({ username: 'Grace', displayName: 'Grace H.', scope: ['records:read'], mustChangePassword: true, disabled: false });
+    const evaluations = engine.hashEvaluations;
     await expect(engine.users.add({ username: 'GRACE', password: PASSWORD })).rejects.toMatchObject({ code: 'user_exists' });
+    expect(engine.hashEvaluations).toBe(evaluations); // refused before hashing
+    await expect(engine.users.add({ username: 'flag', password: PASSWORD, mustChangePassword: 'false' as never })).rejects.toThrow(/true or false/);
     for (const username of ['', ' padded', 'tab\tname', 'x'.repeat(65), 'zero\u200bwidth']) {
       await expect(engine.users.add({ username, password: PASSWORD }), JSON.stringify(username)).rejects.toMatchObject({ code: 'invalid_argument' });
     }
@@ -208,12 +211,14 @@ describe('engine lifecycle and options', () => {
     const pending = [
       engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD }),
       engine.users.add({ username: 'bob', password: PASSWORD }),
+      engine.users.resetPassword('alice', 'a new password set by IT', { mustChangePassword: true }),
       engine.rotateSigningKey(),
     ];
     await engine.close();
-    const [signIn, added, keys] = await Promise.all(pending);
+    const [signIn, added, reset, keys] = await Promise.all(pending);
     expect(signIn).toMatchObject({ token_type: 'Bearer' });
     expect(added).toMatchObject({ username: 'bob' });
+    expect(reset).toMatchObject({ username: 'Alice', mustChangePassword: true });
     expect(keys).toHaveLength(2);
   });
 

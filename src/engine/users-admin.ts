@@ -35,6 +35,9 @@ export class UsersAdmin {
     const username = checkUsername(input.username);
     const scope = formatScope(scopeOf(input.scope));
     const displayName = checkDisplayName(input.displayName);
+    const mustChangePassword = checkFlag(input.mustChangePassword, 'mustChangePassword');
+    // Checked again in the transaction; this spares a hash for the common mistake.
+    if (this.ctx.users.findByKey(usernameKey(username))) throw exists(username);
     let passwordHash: string;
     if (input.passwordHash !== undefined && input.password !== undefined) {
       throw new AdminError('invalid_argument', 'Give a password or a password hash, not both.');
@@ -49,9 +52,7 @@ export class UsersAdmin {
     const id = randomUUID();
     const now = this.ctx.clock.now();
     this.ctx.db.transaction(() => {
-      if (this.ctx.users.findByKey(usernameKey(username))) {
-        throw new AdminError('user_exists', `A user named "${username}" already exists.`);
-      }
+      if (this.ctx.users.findByKey(usernameKey(username))) throw exists(username);
       this.ctx.users.insert({
         id,
         username,
@@ -59,7 +60,7 @@ export class UsersAdmin {
         displayName,
         passwordHash,
         scope,
-        mustChangePassword: input.mustChangePassword ?? false,
+        mustChangePassword,
         now,
       });
       audit(this.ctx, { type: 'admin.user_added', outcome: 'success', username, userId: id });
@@ -85,20 +86,24 @@ export class UsersAdmin {
   private async reset(username: string, password: string, options: { mustChangePassword?: boolean }): Promise<UserInfo> {
     const user = this.find(username);
     if (typeof password !== 'string') throw new AdminError('invalid_argument', 'The new password must be a string.');
+    const mustChange = checkFlag(options.mustChangePassword, 'mustChangePassword');
     this.checkPassword(password, user.username);
     const hash = await this.ctx.hasher.hash(password);
     this.change(username, 'admin.password_reset', 'password_reset', (row, now) => {
-      this.ctx.users.setPassword(row.id, hash, options.mustChangePassword ?? false, now);
+      this.ctx.users.setPassword(row.id, hash, mustChange, now);
     });
     return toUserInfo(this.find(username));
   }
 
   setMustChangePassword(username: string, mustChange: boolean): UserInfo {
+    assertOpen(this.ctx);
+    checkFlag(mustChange, 'mustChange');
     this.change(username, 'admin.must_change_set', undefined, (row, now) => this.ctx.users.setMustChange(row.id, mustChange, now));
     return toUserInfo(this.find(username));
   }
 
   setScope(username: string, scope: readonly string[]): UserInfo {
+    assertOpen(this.ctx);
     const value = formatScope(scopeOf(scope));
     this.change(username, 'admin.scope_set', undefined, (row, now) => this.ctx.users.setScope(row.id, value, now));
     return toUserInfo(this.find(username));
@@ -106,16 +111,19 @@ export class UsersAdmin {
 
   /** Disables the account and ends its sessions at once. */
   disable(username: string): UserInfo {
+    assertOpen(this.ctx);
     this.change(username, 'admin.user_disabled', 'user_disabled', (row, now) => this.ctx.users.setDisabled(row.id, true, now));
     return toUserInfo(this.find(username));
   }
 
   enable(username: string): UserInfo {
+    assertOpen(this.ctx);
     this.change(username, 'admin.user_enabled', undefined, (row, now) => this.ctx.users.setDisabled(row.id, false, now));
     return toUserInfo(this.find(username));
   }
 
   remove(username: string): void {
+    assertOpen(this.ctx);
     this.change(username, 'admin.user_removed', 'user_removed', (row) => this.ctx.users.remove(row.id));
   }
 
@@ -150,7 +158,6 @@ export class UsersAdmin {
     endReason: SessionEndReason | undefined,
     apply: (row: UserRow, now: number) => void,
   ): void {
-    assertOpen(this.ctx);
     const revocations = this.ctx.db.transaction((): Revocation[] => {
       const row = this.find(username);
       const now = this.ctx.clock.now();
@@ -165,6 +172,15 @@ export class UsersAdmin {
     }).immediate();
     this.ctx.publishRevocations(revocations);
   }
+}
+
+function exists(username: string): AdminError {
+  return new AdminError('user_exists', `A user named "${username}" already exists.`);
+}
+
+function checkFlag(value: boolean | undefined, name: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new AdminError('invalid_argument', `${name} must be true or false.`);
+  return value ?? false;
 }
 
 function checkUsername(raw: string): string {
