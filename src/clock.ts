@@ -23,7 +23,3 @@ export function fromRfc3339(value: string): number {
 export function toDate(ms: number): Date {
   return new Date(ms);
 }
-
-export function nowSeconds(clock: Clock): number {
-  return Math.floor(clock.now() / 1000);
-}
