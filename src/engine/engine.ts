@@ -47,6 +47,11 @@ export interface EngineOptions {
   clock?: Clock | undefined;
   /** Worker threads for argon2id; default: the number of cores, at most 4. */
   hashWorkers?: number | undefined;
+  /**
+   * Start a signing key while opening (default true), so keys are published before the first
+   * token. Administration-only callers (the CLI) pass false: a key is then made only if a token is.
+   */
+  signingKeyAtOpen?: boolean | undefined;
 }
 
 /** Token endpoint parameters, typed for in-process callers (the wire form is any RequestParams). */
@@ -238,6 +243,9 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       throw new TypeError(`options.${name} must be a non-empty string of at most 512 characters.`);
     }
   }
+  if (options.signingKeyAtOpen !== undefined && typeof options.signingKeyAtOpen !== 'boolean') {
+    throw new TypeError('options.signingKeyAtOpen must be true or false.');
+  }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
     throw new TypeError('options.clock must have a now() method returning epoch milliseconds.');
   }
@@ -287,7 +295,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       track: (task) => engine?.track(task),
     };
     engine = new Engine(ctx, installationId, issuer, audience);
-    await keys.signingKey();
+    if (options.signingKeyAtOpen !== false) await keys.signingKey();
     return engine;
   } catch (error) {
     db.close();

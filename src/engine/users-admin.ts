@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Revocation, SessionEndReason, UserInfo } from '../contracts.js';
+import { changePassword } from '../oauth/change-password.js';
 import { endSessions } from '../oauth/end-sessions.js';
 import { formatScope } from '../oauth/scope.js';
 import { scopeOf } from './admin-validation.js';
@@ -93,6 +94,19 @@ export class UsersAdmin {
       this.ctx.users.setPassword(row.id, hash, mustChange, now);
     });
     return toUserInfo(this.find(username));
+  }
+
+  /**
+   * The user's own password change given the current one, without a client (the CLI's `passwd`).
+   * Like the password endpoint: the new password is checked against policy and every session ends.
+   */
+  changePassword(username: string, currentPassword: string, newPassword: string): Promise<void> {
+    return this.tracked(async () => {
+      for (const value of [username, currentPassword, newPassword]) {
+        if (typeof value !== 'string') throw new AdminError('invalid_argument', 'The username and both passwords must be strings.');
+      }
+      await changePassword(this.ctx, undefined, { username, currentPassword, newPassword });
+    });
   }
 
   setMustChangePassword(username: string, mustChange: boolean): UserInfo {

@@ -1,7 +1,6 @@
 import type { RequestParams } from '../contracts.js';
 import { audit, liveSince, type EngineContext } from '../engine/context.js';
 import { passwordViolations } from '../passwords/policy.js';
-import type { ClientRow } from '../store/clients.js';
 import { authenticateClient, clientCredentialsFrom, requireGrant, type BasicCredentials } from './client-auth.js';
 import { endSessions } from './end-sessions.js';
 import { OAuthError, WRONG_CREDENTIALS } from './errors.js';
@@ -18,7 +17,8 @@ export interface ChangePasswordInput {
 export async function changePasswordRequest(ctx: EngineContext, input: RequestParams, basic?: BasicCredentials): Promise<void> {
   const params = readParams(input);
   const client = authenticateClient(ctx.clients, clientCredentialsFrom(params, basic));
-  await changePassword(ctx, client, {
+  requireGrant(client, 'password');
+  await changePassword(ctx, client.id, {
     username: required(params, 'username'),
     currentPassword: required(params, 'password'),
     newPassword: required(params, 'new_password'),
@@ -28,11 +28,11 @@ export async function changePasswordRequest(ctx: EngineContext, input: RequestPa
 /**
  * Changes a password given the current one. This is also how a must-change account becomes usable.
  * A refused new password changes nothing and says why; a successful change ends every session of
- * the user (the request itself belongs to none).
+ * the user (the request itself belongs to none). `clientId` is the authenticated client that asked,
+ * or undefined for the local administrator's CLI.
  */
-export async function changePassword(ctx: EngineContext, client: ClientRow, input: ChangePasswordInput): Promise<void> {
-  requireGrant(client, 'password');
-  const { user } = await verifyUserPassword(ctx, input.username, input.currentPassword, client.id, 'password.change');
+export async function changePassword(ctx: EngineContext, clientId: string | undefined, input: ChangePasswordInput): Promise<void> {
+  const { user } = await verifyUserPassword(ctx, input.username, input.currentPassword, clientId, 'password.change');
   const violations = passwordViolations(input.newPassword, ctx.policy.password, { username: user.username });
   if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
     violations.push('Choose a password different from the current one.');
@@ -49,8 +49,8 @@ export async function changePassword(ctx: EngineContext, client: ClientRow, inpu
     const now = ctx.clock.now();
     ctx.users.setPassword(user.id, newHash, false, now);
     const live = ctx.sessions.liveSessionsOf(user.id, liveSince(now));
-    const ended = endSessions(ctx, live.map((s) => s.id), 'password_changed', { username: user.username, clientId: client.id });
-    audit(ctx, { type: 'password.changed', outcome: 'success', username: user.username, userId: user.id, clientId: client.id });
+    const ended = endSessions(ctx, live.map((s) => s.id), 'password_changed', { username: user.username, clientId });
+    audit(ctx, { type: 'password.changed', outcome: 'success', username: user.username, userId: user.id, clientId });
     return ended;
   }).immediate();
   ctx.publishRevocations(revocations);

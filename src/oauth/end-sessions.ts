@@ -11,7 +11,7 @@ export function endSessions(
   ctx: EngineContext,
   sessionIds: readonly string[],
   reason: SessionEndReason,
-  actor: { username?: string; clientId?: string } = {},
+  actor: { username?: string | undefined; clientId?: string | undefined } = {},
 ): Revocation[] {
   const now = ctx.clock.now();
   const revocations: Revocation[] = [];

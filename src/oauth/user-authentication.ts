@@ -25,7 +25,7 @@ export async function verifyUserPassword(
   ctx: EngineContext,
   username: string,
   password: string,
-  clientId: string,
+  clientId: string | undefined,
   purpose: PasswordCheck = 'signin',
 ): Promise<VerifiedUser> {
   if (tooLargeToHash(password, ctx.policy.password)) {
@@ -68,7 +68,7 @@ export function failedSignIn(
   ctx: EngineContext,
   submitted: string,
   user: UserRow | undefined,
-  clientId: string,
+  clientId: string | undefined,
   reason: string,
   type: PasswordCheck = 'signin',
 ): void {
