@@ -23,3 +23,8 @@ export function fromRfc3339(value: string): number {
 export function toDate(ms: number): Date {
   return new Date(ms);
 }
+
+/** Milliseconds from a monotonic source, unaffected by changes to the system clock. */
+export function monotonicMs(): number {
+  return performance.now();
+}

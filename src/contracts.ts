@@ -128,6 +128,15 @@ export interface UserInfo {
   passwordChangedAt: number;
 }
 
+/** The throttle's view of a username: failed sign-ins in a row, and any delay or lock (epoch ms). */
+export interface SignInState {
+  failures: number;
+  /** Attempts are refused unchecked until then. */
+  delayedUntil: number | null;
+  /** Locked until then, unless an administrator unlocks it first. */
+  lockedUntil: number | null;
+}
+
 /** A registered client as administration shows it (never the secret or its hash). */
 export interface ClientInfo {
   id: string;
@@ -151,4 +160,33 @@ export interface SessionInfo {
   expiresAt: number;
   revokedAt: number | null;
   revokedReason: SessionEndReason | null;
+}
+
+/** A signed checkpoint of the audit chain head, as recorded and exported. */
+export interface AuditCheckpoint {
+  /** The last event it vouches for (0: an empty log). */
+  lastId: number;
+  /** That event's chain hash, hex. */
+  lastHash: string;
+  /** When it was made, epoch ms. */
+  at: number;
+  /** A v4.public PASETO over the same facts; its footer carries the signing key (k4.public) and k4.pid. */
+  token: string;
+}
+
+/** What `audit verify` found. */
+export interface AuditVerification {
+  ok: boolean;
+  /** Events checked. */
+  events: number;
+  /** Checkpoints whose signature verified. */
+  checkpoints: number;
+  /** The last event id in the log. */
+  lastId: number;
+  /** The chain head's hash, hex. */
+  headHash: string;
+  /** Events up to this id were removed by retention (0: none). */
+  prunedThrough: number;
+  /** One sentence for each problem found; empty when ok. */
+  problems: string[];
 }

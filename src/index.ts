@@ -2,8 +2,8 @@
  * Gatehouse: an offline, embeddable OAuth 2.0 authorization engine (password and refresh_token
  * grants, SQLite, argon2id, PASETO v4.public). See docs/api.md.
  */
-export { openEngine, Engine, type EngineOptions, type EngineEvents, type TokenRequest } from './engine/engine.js';
-export { DEFAULT_POLICY, type Policy, type PolicyOptions } from './engine/policy.js';
+export { openEngine, Engine, type CallerOptions, type EngineOptions, type EngineEvents, type TokenRequest } from './engine/engine.js';
+export { DEFAULT_POLICY, type AuditRules, type LockoutRules, type Policy, type PolicyOptions } from './engine/policy.js';
 export type { PasswordRules } from './passwords/policy.js';
 export type { Argon2Params } from './passwords/phc.js';
 export { AdminError, type AdminErrorCode } from './engine/admin-error.js';

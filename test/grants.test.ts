@@ -481,7 +481,7 @@ describe('password change', () => {
     const { engine } = await seeded();
     const wrong = await oauthFailure(engine.changePassword({ client_id: 'desktop', username: 'alice', password: 'not the password at all', new_password: 'another long password here' }));
     expect(wrong.toJSON()).toEqual({ error: 'invalid_grant', error_description: 'The username or password is incorrect.' });
-    expect(engine.auditLog().at(-1)).toMatchObject({ type: 'password.change', outcome: 'failure', username: 'Alice', detail: '{"reason":"wrong_password"}' });
+    expect(engine.auditLog().at(-1)).toMatchObject({ type: 'password.change', outcome: 'failure', username: 'Alice', detail: '{"reason":"wrong_password","failures":1}' });
     const client = await oauthFailure(engine.changePassword({ client_id: 'refresh-only', username: 'alice', password: PASSWORD, new_password: 'another long password here' }));
     expect(client.code).toBe('unauthorized_client');
   });

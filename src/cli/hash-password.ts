@@ -13,7 +13,7 @@ export async function hashPassword(io: CommandIo, json: boolean): Promise<void> 
   if (violations.length > 0) throw new CliError('refused', `The password was refused: ${violations.join(' ')}`);
   const hasher = new PasswordHasher(DEFAULT_POLICY.argon2, new HashPool(1));
   try {
-    const hash = await hasher.hash(password);
+    const hash = await hasher.hash(password, 'app');
     io.stdout.write(json ? `${JSON.stringify({ hash })}\n` : `${hash}\n`);
   } finally {
     await hasher.close();

@@ -1,5 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import type { Clock } from '../clock.js';
+import type { KeyedMutex } from '../security/keyed-mutex.js';
+import type { MonotonicClock } from '../security/monotonic-clock.js';
+import type { Throttle } from '../security/throttle.js';
+import type { TimeMarkRepository } from '../store/time-mark.js';
 import type { Revocation } from '../contracts.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import type { AuditEvent, AuditRepository } from '../store/audit.js';
@@ -17,13 +20,19 @@ export interface EngineContext {
   /** Set when the engine starts closing: no new work may begin. */
   closed: boolean;
   db: Database;
-  clock: Clock;
+  installationId: string;
+  /** Monotonic: never runs backwards, whatever the system clock does. */
+  clock: MonotonicClock;
   policy: Readonly<Policy>;
   users: UserRepository;
   clients: ClientRepository;
   sessions: SessionRepository;
   revocations: RevocationRepository;
   auditLog: AuditRepository;
+  throttle: Throttle;
+  /** Serialises password checks per username key. */
+  checks: KeyedMutex;
+  timeMark: TimeMarkRepository;
   hasher: PasswordHasher;
   keys: KeyRing;
   accessTokens: AccessTokens;
@@ -31,6 +40,10 @@ export interface EngineContext {
   publishRevocations(revocations: readonly Revocation[]): void;
   /** Work that must finish before close (e.g. a rehash after sign-in). */
   track(task: Promise<unknown>): void;
+  /** The last audit event a checkpoint of this engine vouches for. */
+  checkpointedId: number;
+  /** Called after each audit event is committed (checkpoints fall due this way). */
+  audited(): void;
 }
 
 /** Admin objects can outlive a reference to the engine: each call checks it is still open. */
@@ -38,8 +51,19 @@ export function assertOpen(ctx: EngineContext): void {
   if (ctx.closed) throw new EngineClosedError();
 }
 
+/**
+ * Appends to the audit chain (in the caller's write transaction, or its own), and keeps the time
+ * mark as high as any time recorded.
+ */
 export function audit(ctx: EngineContext, event: AuditEvent): void {
-  ctx.auditLog.append(ctx.clock.now(), event);
+  const now = ctx.clock.now();
+  const write = () => {
+    ctx.auditLog.append(now, event);
+    ctx.timeMark.raise(now);
+  };
+  if (ctx.db.inTransaction) write();
+  else ctx.db.transaction(write).immediate();
+  ctx.audited();
 }
 
 /**

@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
 import type {
   AccessTokenClaims,
+  AuditCheckpoint,
+  AuditVerification,
   IntrospectionResponse,
   PublishedKey,
   RequestParams,
@@ -14,7 +16,14 @@ import type { BasicCredentials } from '../oauth/client-auth.js';
 import { introspectRequest } from '../oauth/introspect.js';
 import { revokeRequest } from '../oauth/revoke.js';
 import { tokenRequest } from '../oauth/token-request.js';
-import { HashPool } from '../passwords/hash-pool.js';
+import { HashPool, type HashPriority } from '../passwords/hash-pool.js';
+import { routineCheckpoint, writeCheckpoint } from '../security/audit-checkpoint.js';
+import { verifyAuditChain } from '../security/audit-verify.js';
+import { KeyedMutex } from '../security/keyed-mutex.js';
+import { MonotonicClock } from '../security/monotonic-clock.js';
+import { Throttle } from '../security/throttle.js';
+import { ThrottleRepository } from '../store/throttle.js';
+import { TimeMarkRepository } from '../store/time-mark.js';
 import { PasswordHasher } from '../passwords/hasher.js';
 import { AuditRepository, type AuditRow } from '../store/audit.js';
 import { ClientRepository } from '../store/clients.js';
@@ -27,7 +36,7 @@ import { AccessTokens, TokenError } from '../tokens/access-tokens.js';
 import type { KeyProtector } from '../tokens/key-protector.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { ClientsAdmin } from './clients-admin.js';
-import { assertOpen, MAX_LEEWAY_MS, type EngineContext } from './context.js';
+import { assertOpen, audit, MAX_LEEWAY_MS, type EngineContext } from './context.js';
 import { pruneExpired } from './maintenance.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
 import { SessionsAdmin } from './sessions-admin.js';
@@ -115,8 +124,8 @@ export class Engine {
   }
 
   /** RFC 6749 token endpoint: the password and refresh_token grants. */
-  token(params: TokenRequest | RequestParams, basic?: BasicCredentials): Promise<TokenResponse> {
-    return this.run(() => tokenRequest(this.ctx, toPairs(params), basic));
+  token(params: TokenRequest | RequestParams, basic?: BasicCredentials, options: CallerOptions = {}): Promise<TokenResponse> {
+    return this.run(() => tokenRequest(this.ctx, toPairs(params), basic, priorityOf(options)));
   }
 
   /** RFC 7009 revocation (parameters: token, token_type_hint?, plus client authentication). */
@@ -130,8 +139,8 @@ export class Engine {
   }
 
   /** Password change (parameters: username, password, new_password, plus client authentication). */
-  changePassword(params: Record<string, string> | RequestParams, basic?: BasicCredentials): Promise<void> {
-    return this.run(() => changePasswordRequest(this.ctx, toPairs(params), basic));
+  changePassword(params: Record<string, string> | RequestParams, basic?: BasicCredentials, options: CallerOptions = {}): Promise<void> {
+    return this.run(() => changePasswordRequest(this.ctx, toPairs(params), basic, priorityOf(options)));
   }
 
   /**
@@ -166,10 +175,27 @@ export class Engine {
     return this.ctx.revocations.list(this.ctx.clock.now());
   }
 
-  /** The audit log, oldest first. */
-  auditLog(): AuditRow[] {
+  /** The audit log, oldest first: every event after `afterId`, at most `limit` of them. */
+  auditLog(options: { afterId?: number; limit?: number } = {}): AuditRow[] {
     this.assertOpen();
-    return this.ctx.auditLog.list();
+    const { afterId = 0, limit = -1 } = options;
+    if (!Number.isSafeInteger(afterId) || afterId < 0 || !Number.isSafeInteger(limit) || limit < -1) {
+      throw new RangeError('auditLog: afterId must be a whole number ≥ 0 and limit a whole number ≥ -1.');
+    }
+    return this.ctx.auditLog.list(afterId, limit);
+  }
+
+  /**
+   * Signs and records a checkpoint of the audit chain head now, and returns it: keep the copy
+   * somewhere else (the OS log, a ticket) and `verifyAuditLog` it later to prove nothing was cut.
+   */
+  auditCheckpoint(): Promise<AuditCheckpoint> {
+    return this.run(async () => writeCheckpoint(this.ctx, await this.ctx.keys.signingKey()));
+  }
+
+  /** Checks the audit chain and its checkpoints (and any exported ones given) for tampering. */
+  verifyAuditLog(exported: readonly AuditCheckpoint[] = []): Promise<AuditVerification> {
+    return this.run(() => verifyAuditChain(this.ctx.auditLog, this.ctx.installationId, checkCheckpoints(exported)));
   }
 
   /** argon2id evaluations started by this engine (for tests and metrics). */
@@ -193,7 +219,9 @@ export class Engine {
     await this.ctx.keys.stop();
     // Work may start more work (a sign-in schedules a rehash): wait until none is left.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+    await routineCheckpoint(this.ctx).catch((error: Error) => process.emitWarning(`gatehouse: audit checkpoint failed: ${error.message}`));
     await this.ctx.hasher.close();
+    this.ctx.timeMark.raise(this.ctx.clock.mark);
     this.ctx.db.close();
   }
 
@@ -250,13 +278,15 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     throw new TypeError('options.clock must have a now() method returning epoch milliseconds.');
   }
   const policy = resolvePolicy(options.policy);
-  const clock = options.clock ?? systemClock;
-  const pool = new HashPool(options.hashWorkers);
+  const pool = new HashPool(options.hashWorkers, policy.lockout.maxQueuedChecks);
   const { db, installationId } = await openDatabase(options.path);
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
   let engine: Engine | undefined;
   try {
+    const timeMark = new TimeMarkRepository(db);
+    const clock = new MonotonicClock(options.clock ?? systemClock, timeMark.read());
+    const auditLog = new AuditRepository(db, installationId);
     const keys = new KeyRing(
       new SigningKeyRepository(db),
       clock,
@@ -265,22 +295,28 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         tokenHorizonMs: policy.accessTokenTtlSeconds * 1000 + MAX_LEEWAY_MS,
         protector: options.keyProtector,
       },
-      () => {
+      (pid) => {
+        audit(ctx, { type: 'key.started', outcome: 'success', detail: { pid } });
         // Rotation is daily by default: a good moment to drop what has expired, too.
         pruneExpired(ctx);
         engine?.emit('keys', keys.published());
       },
     );
+    let sinceCheckpoint = 0;
     const ctx: EngineContext = {
       closed: false,
       db,
+      installationId,
       clock,
+      timeMark,
+      throttle: new Throttle(new ThrottleRepository(db), policy.lockout),
+      checks: new KeyedMutex(),
       policy,
       users: new UserRepository(db),
       clients: new ClientRepository(db),
       sessions: new SessionRepository(db),
       revocations: new RevocationRepository(db),
-      auditLog: new AuditRepository(db),
+      auditLog,
       hasher: new PasswordHasher(policy.argon2, pool),
       keys,
       accessTokens: new AccessTokens(keys, clock, {
@@ -293,6 +329,15 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         if (revocations.length > 0) engine?.emit('revocation', [...revocations]);
       },
       track: (task) => engine?.track(task),
+      checkpointedId: auditLog.lastCheckpointedId(),
+      audited: () => {
+        if (++sinceCheckpoint < policy.audit.checkpointEvery) return;
+        sinceCheckpoint = 0;
+        // After the event's transaction commits, and only while the engine is open.
+        setImmediate(() => {
+          if (!ctx.closed) engine?.track(routineCheckpoint(ctx).catch((error: Error) => process.emitWarning(`gatehouse: audit checkpoint failed: ${error.message}`)));
+        });
+      },
     };
     engine = new Engine(ctx, installationId, issuer, audience);
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
@@ -301,6 +346,28 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     db.close();
     throw error;
   }
+}
+
+/** Who is asking, for the engine's scheduling of password checks. */
+export interface CallerOptions {
+  /**
+   * `app` for the app's own window (its checks go first when hashing is busy); `other` (the default)
+   * for every other caller, such as the HTTP adapter, which may wait or be told to retry.
+   */
+  priority?: HashPriority | undefined;
+}
+
+function priorityOf(options: CallerOptions): HashPriority {
+  const priority = options?.priority ?? 'other';
+  if (priority !== 'app' && priority !== 'other') throw new TypeError("options.priority must be 'app' or 'other'.");
+  return priority;
+}
+
+function checkCheckpoints(exported: readonly AuditCheckpoint[]): readonly AuditCheckpoint[] {
+  if (!Array.isArray(exported) || !exported.every((c) => typeof c?.token === 'string' && c.token.length < 4096)) {
+    throw new TypeError('verifyAuditLog takes a list of exported checkpoints, each with its token.');
+  }
+  return exported;
 }
 
 function toPairs(params: Record<string, string> | RequestParams): RequestParams {

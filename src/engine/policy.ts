@@ -14,11 +14,45 @@ export interface Policy {
   sessionRetentionSeconds: number;
   argon2: Argon2Params;
   password: PasswordRules;
+  lockout: LockoutRules;
+  audit: AuditRules;
 }
 
-export type PolicyOptions = Partial<Omit<Policy, 'argon2' | 'password'>> & {
+/** Brute-force protection, per submitted username (see docs/security-model.md). */
+export interface LockoutRules {
+  /** Checked failures answered without any delay. */
+  freeFailures: number;
+  /** The first delay after the free failures; each later checked failure doubles it. */
+  initialDelaySeconds: number;
+  /** The delay stops doubling here. */
+  maxDelaySeconds: number;
+  /** Consecutive checked failures that lock the name (NIST SP 800-63B-4 §3.2.2: at most 100). */
+  maxFailures: number;
+  /** How long a lock lasts unless an administrator lifts it first. */
+  lockSeconds: number;
+  /** Throttle records kept for names that are not accounts; the least recent go first. */
+  maxUnknownNames: number;
+  /** Password checks (argon2id) waiting for callers other than the app's own window; more are refused. */
+  maxQueuedChecks: number;
+}
+
+/** The audit log's signed checkpoints and retention. */
+export interface AuditRules {
+  /** A signed checkpoint of the chain head is written after this many events. */
+  checkpointEvery: number;
+  /** Events older than this are pruned. */
+  retentionDays: number;
+  /** At most this many events are kept; the oldest are pruned first. */
+  maxEvents: number;
+}
+
+type Sections = 'argon2' | 'password' | 'lockout' | 'audit';
+
+export type PolicyOptions = Partial<Omit<Policy, Sections>> & {
   argon2?: Partial<Argon2Params>;
   password?: Partial<PasswordRules>;
+  lockout?: Partial<LockoutRules>;
+  audit?: Partial<AuditRules>;
 };
 
 /** Upper bound of clockLeewaySeconds (see MAX_LEEWAY_MS). */
@@ -32,7 +66,17 @@ export const DEFAULT_POLICY: Readonly<Policy> = deepFreeze({
   clockLeewaySeconds: 30,
   sessionRetentionSeconds: 30 * 24 * 3600,
   argon2: { ...OWASP_ARGON2ID },
-  password: { minLength: 15, maxLength: 256, maxBytes: 4096 },
+  password: { minLength: 15, maxLength: 256, maxBytes: 4096, contextWords: ['gatehouse'] },
+  lockout: {
+    freeFailures: 5,
+    initialDelaySeconds: 30,
+    maxDelaySeconds: 3600,
+    maxFailures: 100,
+    lockSeconds: 24 * 3600,
+    maxUnknownNames: 100_000,
+    maxQueuedChecks: 32,
+  },
+  audit: { checkpointEvery: 1000, retentionDays: 365, maxEvents: 1_000_000 },
 });
 
 const DAY = 86400;
@@ -54,11 +98,15 @@ export function resolvePolicy(options: PolicyOptions = {}): Readonly<Policy> {
   rejectUnknown('policy', options, Object.keys(DEFAULT_POLICY));
   rejectUnknown('policy.argon2', options.argon2 ?? {}, Object.keys(DEFAULT_POLICY.argon2));
   rejectUnknown('policy.password', options.password ?? {}, Object.keys(DEFAULT_POLICY.password));
+  rejectUnknown('policy.lockout', options.lockout ?? {}, Object.keys(DEFAULT_POLICY.lockout));
+  rejectUnknown('policy.audit', options.audit ?? {}, Object.keys(DEFAULT_POLICY.audit));
   const policy: Policy = {
     ...DEFAULT_POLICY,
     ...definedOnly(options),
     argon2: { ...DEFAULT_POLICY.argon2, ...definedOnly(options.argon2 ?? {}) },
     password: { ...DEFAULT_POLICY.password, ...definedOnly(options.password ?? {}) },
+    lockout: { ...DEFAULT_POLICY.lockout, ...definedOnly(options.lockout ?? {}) },
+    audit: { ...DEFAULT_POLICY.audit, ...definedOnly(options.audit ?? {}) },
   };
   for (const [name, min, max] of SECONDS) wholeNumber(`policy.${name}`, policy[name], min, max);
   if (policy.refreshIdleSeconds > policy.refreshAbsoluteSeconds) {
@@ -72,7 +120,34 @@ export function resolvePolicy(options: PolicyOptions = {}): Readonly<Policy> {
   if (maxLength < minLength) throw new RangeError('policy.password.maxLength cannot be below minLength.');
   // Room for maxLength characters of up to 4 UTF-8 bytes each.
   wholeNumber('policy.password.maxBytes', maxBytes, 4 * maxLength, 65536);
+  policy.password = { ...policy.password, contextWords: contextWords(policy.password.contextWords) };
+  checkLockout(policy.lockout);
+  checkAudit(policy.audit);
   return deepFreeze(policy);
+}
+
+function contextWords(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 100 || !value.every((w) => typeof w === 'string' && w.trim().length >= 3 && w.length <= 64)) {
+    throw new RangeError('policy.password.contextWords must be a list of at most 100 words of 3 to 64 characters (e.g. the app name).');
+  }
+  return [...value];
+}
+
+function checkLockout(rules: LockoutRules): void {
+  wholeNumber('policy.lockout.freeFailures', rules.freeFailures, 1, 20);
+  wholeNumber('policy.lockout.initialDelaySeconds', rules.initialDelaySeconds, 1, 3600);
+  wholeNumber('policy.lockout.maxDelaySeconds', rules.maxDelaySeconds, rules.initialDelaySeconds, DAY);
+  // NIST SP 800-63B-4 §3.2.2: no more than 100 consecutive failed attempts on one account.
+  wholeNumber('policy.lockout.maxFailures', rules.maxFailures, rules.freeFailures + 1, 100);
+  wholeNumber('policy.lockout.lockSeconds', rules.lockSeconds, 60, 365 * DAY);
+  wholeNumber('policy.lockout.maxUnknownNames', rules.maxUnknownNames, 100, 10_000_000);
+  wholeNumber('policy.lockout.maxQueuedChecks', rules.maxQueuedChecks, 1, 10_000);
+}
+
+function checkAudit(rules: AuditRules): void {
+  wholeNumber('policy.audit.checkpointEvery', rules.checkpointEvery, 1, 1_000_000);
+  wholeNumber('policy.audit.retentionDays', rules.retentionDays, 1, 36500);
+  wholeNumber('policy.audit.maxEvents', rules.maxEvents, 100, 100_000_000);
 }
 
 function wholeNumber(name: string, value: unknown, min: number, max: number): void {
@@ -91,6 +166,6 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {
-  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) Object.freeze(inner);
+  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) deepFreeze(inner);
   return Object.freeze(value);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Revocation, SessionEndReason, UserInfo } from '../contracts.js';
+import type { Revocation, SessionEndReason, SignInState, UserInfo } from '../contracts.js';
 import { changePassword } from '../oauth/change-password.js';
 import { endSessions } from '../oauth/end-sessions.js';
 import { formatScope } from '../oauth/scope.js';
@@ -48,7 +48,7 @@ export class UsersAdmin {
     } else {
       if (typeof input.password !== 'string') throw new AdminError('invalid_argument', 'A new user needs a password or a password hash.');
       this.checkPassword(input.password, username);
-      passwordHash = await this.ctx.hasher.hash(input.password);
+      passwordHash = await this.ctx.hasher.hash(input.password, 'app');
     }
     const id = randomUUID();
     const now = this.ctx.clock.now();
@@ -89,9 +89,11 @@ export class UsersAdmin {
     if (typeof password !== 'string') throw new AdminError('invalid_argument', 'The new password must be a string.');
     const mustChange = checkFlag(options.mustChangePassword, 'mustChangePassword');
     this.checkPassword(password, user.username);
-    const hash = await this.ctx.hasher.hash(password);
+    const hash = await this.ctx.hasher.hash(password, 'app');
+    // A reset is how IT helps someone locked out: it lifts the lock too.
     this.change(username, 'admin.password_reset', 'password_reset', (row, now) => {
       this.ctx.users.setPassword(row.id, hash, mustChange, now);
+      this.ctx.throttle.clear(row.username_key);
     });
     return toUserInfo(this.find(username));
   }
@@ -105,7 +107,7 @@ export class UsersAdmin {
       for (const value of [username, currentPassword, newPassword]) {
         if (typeof value !== 'string') throw new AdminError('invalid_argument', 'The username and both passwords must be strings.');
       }
-      await changePassword(this.ctx, undefined, { username, currentPassword, newPassword });
+      await changePassword(this.ctx, undefined, { username, currentPassword, newPassword, priority: 'app' });
     });
   }
 
@@ -121,6 +123,20 @@ export class UsersAdmin {
     const value = formatScope(scopeOf(scope));
     this.change(username, 'admin.scope_set', undefined, (row, now) => this.ctx.users.setScope(row.id, value, now));
     return toUserInfo(this.find(username));
+  }
+
+  /** Lifts a lock and clears the failure count and any delay of the account's username. */
+  unlock(username: string): UserInfo {
+    assertOpen(this.ctx);
+    this.change(username, 'admin.user_unlocked', undefined, (row) => this.ctx.throttle.clear(row.username_key));
+    return toUserInfo(this.find(username));
+  }
+
+  /** The account's failed sign-ins in a row, and any delay or lock in force (epoch ms). */
+  signInState(username: string): SignInState {
+    assertOpen(this.ctx);
+    const row = this.find(username);
+    return this.ctx.throttle.state(row.username_key, this.ctx.clock.now());
   }
 
   /** Disables the account and ends its sessions at once. */

@@ -1,4 +1,5 @@
 import type { RequestParams } from '../contracts.js';
+import type { HashPriority } from '../passwords/hash-pool.js';
 import { audit, liveSince, type EngineContext } from '../engine/context.js';
 import { passwordViolations } from '../passwords/policy.js';
 import { authenticateClient, clientCredentialsFrom, requireGrant, type BasicCredentials } from './client-auth.js';
@@ -11,10 +12,16 @@ export interface ChangePasswordInput {
   username: string;
   currentPassword: string;
   newPassword: string;
+  priority: HashPriority;
 }
 
 /** The password-change endpoint: username, password, new_password, with client authentication. */
-export async function changePasswordRequest(ctx: EngineContext, input: RequestParams, basic?: BasicCredentials): Promise<void> {
+export async function changePasswordRequest(
+  ctx: EngineContext,
+  input: RequestParams,
+  basic: BasicCredentials | undefined,
+  priority: HashPriority,
+): Promise<void> {
   const params = readParams(input);
   const client = authenticateClient(ctx.clients, clientCredentialsFrom(params, basic));
   requireGrant(client, 'password');
@@ -22,6 +29,7 @@ export async function changePasswordRequest(ctx: EngineContext, input: RequestPa
     username: required(params, 'username'),
     currentPassword: required(params, 'password'),
     newPassword: required(params, 'new_password'),
+    priority,
   });
 }
 
@@ -32,7 +40,13 @@ export async function changePasswordRequest(ctx: EngineContext, input: RequestPa
  * or undefined for the local administrator's CLI.
  */
 export async function changePassword(ctx: EngineContext, clientId: string | undefined, input: ChangePasswordInput): Promise<void> {
-  const { user } = await verifyUserPassword(ctx, input.username, input.currentPassword, clientId, 'password.change');
+  const { user } = await verifyUserPassword(ctx, {
+    username: input.username,
+    password: input.currentPassword,
+    clientId,
+    purpose: 'password.change',
+    priority: input.priority,
+  });
   const violations = passwordViolations(input.newPassword, ctx.policy.password, { username: user.username });
   if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
     violations.push('Choose a password different from the current one.');
@@ -40,7 +54,7 @@ export async function changePassword(ctx: EngineContext, clientId: string | unde
   if (violations.length > 0) {
     throw new OAuthError('invalid_request', `The new password was refused: ${violations.join(' ')}`, { policyViolations: violations });
   }
-  const newHash = await ctx.hasher.hash(input.newPassword).catch((error: unknown) => {
+  const newHash = await ctx.hasher.hash(input.newPassword, input.priority).catch((error: unknown) => {
     throw hashingUnavailable(error);
   });
   const revocations = ctx.db.transaction(() => {

@@ -28,10 +28,17 @@ export class OAuthError extends Error {
   constructor(
     readonly code: OAuthErrorCode,
     readonly description: string,
-    options: { headers?: Record<string, string>; retryAfter?: number; policyViolations?: string[]; cause?: unknown } = {},
+    options: {
+      headers?: Record<string, string>;
+      /** Overrides the code's usual status (503 for a server_error that will pass). */
+      status?: number;
+      retryAfter?: number;
+      policyViolations?: string[];
+      cause?: unknown;
+    } = {},
   ) {
     super(`${code}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.status = STATUS[code];
+    this.status = options.status ?? STATUS[code];
     this.headers = options.headers ?? {};
     this.retryAfter = options.retryAfter;
     this.policyViolations = options.policyViolations;

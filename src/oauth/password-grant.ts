@@ -4,6 +4,7 @@ import { audit, type EngineContext } from '../engine/context.js';
 import { clientGrants, type ClientRow } from '../store/clients.js';
 import { splitList } from '../store/space-list.js';
 import type { UserRow } from '../store/users.js';
+import type { HashPriority } from '../passwords/hash-pool.js';
 import { invalidClient } from './client-auth.js';
 import { OAuthError, WRONG_CREDENTIALS } from './errors.js';
 import { newRefreshToken } from './refresh-tokens.js';
@@ -15,6 +16,7 @@ export interface PasswordGrantInput {
   password: string;
   /** Parsed requested scope, if the client sent one. */
   scope?: string[] | undefined;
+  priority: HashPriority;
 }
 
 type Decision =
@@ -31,7 +33,13 @@ export async function passwordGrant(ctx: EngineContext, client: ClientRow, input
   if (outside.length > 0) {
     throw new OAuthError('invalid_scope', `This client may not request: ${outside.join(' ')}.`);
   }
-  const verified = await verifyUserPassword(ctx, input.username, input.password, client.id);
+  const verified = await verifyUserPassword(ctx, {
+    username: input.username,
+    password: input.password,
+    clientId: client.id,
+    purpose: 'signin',
+    priority: input.priority,
+  });
   await ctx.keys.signingKey(); // rotate first, if due, so nothing can fail after the commit
 
   const decide = ctx.db.transaction((): Decision => {

@@ -1,5 +1,6 @@
 import type { RequestParams, TokenResponse } from '../contracts.js';
 import type { EngineContext } from '../engine/context.js';
+import type { HashPriority } from '../passwords/hash-pool.js';
 import { authenticateClient, clientCredentialsFrom, requireGrant, type BasicCredentials } from './client-auth.js';
 import { OAuthError } from './errors.js';
 import { readParams, required } from './params.js';
@@ -11,7 +12,12 @@ import { parseScope } from './scope.js';
  * The token endpoint, transport-neutral: takes the form parameters and any decoded Basic
  * credentials, answers an RFC 6749 §5.1 response or throws an OAuthError (§5.2).
  */
-export async function tokenRequest(ctx: EngineContext, input: RequestParams, basic?: BasicCredentials): Promise<TokenResponse> {
+export async function tokenRequest(
+  ctx: EngineContext,
+  input: RequestParams,
+  basic: BasicCredentials | undefined,
+  priority: HashPriority,
+): Promise<TokenResponse> {
   const params = readParams(input);
   const grantType = required(params, 'grant_type');
   const client = authenticateClient(ctx.clients, clientCredentialsFrom(params, basic));
@@ -26,6 +32,7 @@ export async function tokenRequest(ctx: EngineContext, input: RequestParams, bas
         username: required(params, 'username'),
         password: required(params, 'password'),
         scope: scope(),
+        priority,
       });
     case 'refresh_token':
       requireGrant(client, 'refresh_token');

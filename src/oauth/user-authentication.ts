@@ -1,11 +1,22 @@
 import { audit, type EngineContext } from '../engine/context.js';
+import { HashBusyError, type HashPriority } from '../passwords/hash-pool.js';
 import { tooLargeToHash } from '../passwords/policy.js';
+import type { ThrottleVerdict } from '../security/throttle.js';
 import { usernameKey } from '../store/username-key.js';
 import type { UserRow } from '../store/users.js';
 import { OAuthError, WRONG_CREDENTIALS } from './errors.js';
 
 /** What a password check is for: it is audited under this name. */
 export type PasswordCheck = 'signin' | 'password.change';
+
+export interface PasswordCheckRequest {
+  username: string;
+  password: string;
+  /** The authenticated client that asked; undefined for the local administrator's CLI. */
+  clientId: string | undefined;
+  purpose: PasswordCheck;
+  priority: HashPriority;
+}
 
 export interface VerifiedUser {
   /** The account as it was when its password was checked; confirm it before acting on it. */
@@ -16,34 +27,61 @@ export interface VerifiedUser {
 const MAX_AUDITED_NAME = 64;
 
 /**
- * Checks a username and password, evaluating argon2id exactly once whatever the outcome (a dummy
- * hash stands in for unknown accounts). Unknown user, wrong password and disabled account all get
- * the same invalid_grant. The caller must confirmUser() inside the write transaction that acts on
- * the result, since the account may change while the hash runs.
+ * Checks a username and password behind the throttle. A throttled or locked name is refused
+ * without a check and without counting; otherwise argon2id runs exactly once whatever the outcome
+ * (a dummy hash stands in for unknown accounts), and unknown user, wrong password and disabled
+ * account all get the same invalid_grant and count as one checked failure. Checks for one name run
+ * one at a time, so a burst cannot outrun the delay. The caller must confirmUser() inside the write
+ * transaction that acts on the result, since the account may change while the hash runs.
  */
-export async function verifyUserPassword(
-  ctx: EngineContext,
-  username: string,
-  password: string,
-  clientId: string | undefined,
-  purpose: PasswordCheck = 'signin',
-): Promise<VerifiedUser> {
+export async function verifyUserPassword(ctx: EngineContext, request: PasswordCheckRequest): Promise<VerifiedUser> {
+  const { username, password, clientId, purpose } = request;
   if (tooLargeToHash(password, ctx.policy.password)) {
     throw new OAuthError('invalid_request', 'The password is too long.');
   }
-  const user = ctx.users.findByKey(usernameKey(username));
-  let result;
-  try {
-    result = await ctx.hasher.verify(user?.password_hash, password);
-  } catch (error) {
-    failedSignIn(ctx, username, user, clientId, 'hash_unavailable', purpose);
-    throw hashingUnavailable(error);
+  const key = usernameKey(username);
+  return ctx.checks.run(key, async () => {
+    const verdict = ctx.throttle.check(key, ctx.clock.now());
+    if (!verdict.allowed) throw refusal(verdict);
+    const user = ctx.users.findByKey(key);
+    let result;
+    try {
+      result = await ctx.hasher.verify(user?.password_hash, password, request.priority);
+    } catch (error) {
+      if (error instanceof HashBusyError) throw busy(error);
+      failedSignIn(ctx, username, user, clientId, 'hash_unavailable', purpose);
+      throw hashingUnavailable(error);
+    }
+    if (!user || !result.ok || user.disabled === 1) {
+      const reason = !user ? 'unknown_user' : !result.ok ? 'wrong_password' : 'disabled';
+      ctx.db.transaction(() => countFailure(ctx, key, username, user, clientId, reason, purpose)).immediate();
+      throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);
+    }
+    ctx.throttle.clear(key);
+    return { user, needsRehash: result.needsRehash };
+  });
+}
+
+/** The answer to a refused (unchecked, uncounted) attempt: the same for accounts and unknown names. */
+function refusal(verdict: Exclude<ThrottleVerdict, { allowed: true }>): OAuthError {
+  if (verdict.locked) {
+    return new OAuthError(
+      'invalid_grant',
+      'Too many failed sign-ins: this username is locked. Ask your administrator to unlock it.',
+    );
   }
-  if (!user || !result.ok || user.disabled === 1) {
-    failedSignIn(ctx, username, user, clientId, !user ? 'unknown_user' : !result.ok ? 'wrong_password' : 'disabled', purpose);
-    throw new OAuthError('invalid_grant', WRONG_CREDENTIALS);
-  }
-  return { user, needsRehash: result.needsRehash };
+  const seconds = verdict.retryAfter;
+  return new OAuthError('invalid_grant', `Too many failed sign-ins. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`, {
+    retryAfter: seconds,
+  });
+}
+
+function busy(cause: unknown): OAuthError {
+  return new OAuthError('server_error', 'Too many sign-ins are being checked right now; try again in a moment.', {
+    status: 503,
+    retryAfter: 1,
+    cause,
+  });
 }
 
 /** The hasher failed (a worker died): the same answer for every account, revealing nothing. */
@@ -60,6 +98,32 @@ export function confirmUser(ctx: EngineContext, verified: UserRow): UserRow | un
   return current && current.password_hash === verified.password_hash && current.disabled === 0 ? current : undefined;
 }
 
+/** Inside a write transaction: one more checked failure for the name, audited with what it caused. */
+function countFailure(
+  ctx: EngineContext,
+  key: string,
+  submitted: string,
+  user: UserRow | undefined,
+  clientId: string | undefined,
+  reason: string,
+  purpose: PasswordCheck,
+): void {
+  const outcome = ctx.throttle.failure(key, ctx.clock.now());
+  failedSignIn(ctx, submitted, user, clientId, reason, purpose, { failures: outcome.failures });
+  const name = auditedName(submitted, user);
+  if (outcome.locked) {
+    audit(ctx, { type: 'throttle.locked', outcome: 'failure', username: name, userId: user?.id, detail: { failures: outcome.failures } });
+  } else if (outcome.delaySeconds !== undefined) {
+    audit(ctx, {
+      type: 'throttle.delayed',
+      outcome: 'failure',
+      username: name,
+      userId: user?.id,
+      detail: { failures: outcome.failures, delaySeconds: outcome.delaySeconds },
+    });
+  }
+}
+
 /**
  * Audits a refused sign-in. An unknown name is recorded normalised and shortened: it may be a
  * password typed into the wrong field.
@@ -71,15 +135,20 @@ export function failedSignIn(
   clientId: string | undefined,
   reason: string,
   type: PasswordCheck = 'signin',
+  extra: Record<string, number> = {},
 ): void {
   audit(ctx, {
     type,
     outcome: 'failure',
-    username: user?.username ?? [...usernameKey(submitted)].slice(0, MAX_AUDITED_NAME).join(''),
+    username: auditedName(submitted, user),
     userId: user?.id,
     clientId,
-    detail: { reason },
+    detail: { reason, ...extra },
   });
+}
+
+function auditedName(submitted: string, user: UserRow | undefined): string {
+  return user?.username ?? [...usernameKey(submitted)].slice(0, MAX_AUDITED_NAME).join('');
 }
 
 /** After a successful check: replace a hash made with weaker parameters than today's. Best effort. */

@@ -3,8 +3,20 @@ import { Worker } from 'node:worker_threads';
 import type { DeriveRequest, DeriveResponse } from './hash-protocol.js';
 import type { Argon2Params } from './phc.js';
 
+/**
+ * Who waits for a derivation: the app's own window (and local administration) goes ahead of every
+ * other caller, which may also occupy at most all workers but one and queue only so many checks.
+ */
+export type HashPriority = 'app' | 'other';
+
+/** Too many password checks from other callers are already waiting. */
+export class HashBusyError extends Error {
+  override readonly name = 'HashBusyError';
+}
+
 interface Job {
   request: Omit<DeriveRequest, 'id'>;
+  priority: HashPriority;
   resolve: (hash: Uint8Array) => void;
   reject: (error: Error) => void;
 }
@@ -27,20 +39,27 @@ export function defaultPoolSize(): number {
  */
 export class HashPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  private readonly queues: Record<HashPriority, Job[]> = { app: [], other: [] };
   private nextId = 1;
   private closed = false;
   /** Number of argon2id derivations started, for tests and metrics. */
   evaluations = 0;
 
-  constructor(private readonly size: number = defaultPoolSize()) {
+  constructor(
+    private readonly size: number = defaultPoolSize(),
+    /** Derivations for `other` callers that may wait; more are refused with HashBusyError. */
+    private readonly maxQueuedOther = 32,
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`hash pool size must be a positive integer, got ${size}`);
   }
 
-  derive(password: string, salt: Uint8Array, params: Argon2Params, length: number): Promise<Uint8Array> {
+  derive(password: string, salt: Uint8Array, params: Argon2Params, length: number, priority: HashPriority = 'other'): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new Error('The password hasher is closed.'));
+    if (priority === 'other' && this.queues.other.length >= this.maxQueuedOther) {
+      return Promise.reject(new HashBusyError('Too many password checks are waiting.'));
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ request: { password, salt, params, length }, resolve, reject });
+      this.queues[priority].push({ request: { password, salt, params, length }, priority, resolve, reject });
       this.dispatch();
     });
   }
@@ -49,7 +68,7 @@ export class HashPool {
   async close(): Promise<void> {
     this.closed = true;
     const error = new Error('The password hasher is closed.');
-    for (const job of this.queue.splice(0)) job.reject(error);
+    for (const job of [...this.queues.app.splice(0), ...this.queues.other.splice(0)]) job.reject(error);
     await Promise.all(
       this.slots.splice(0).map(async (slot) => {
         slot.job?.reject(error);
@@ -59,19 +78,29 @@ export class HashPool {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0) {
+    for (;;) {
+      const job = this.nextJob();
+      if (!job) return;
       let slot = this.slots.find((s) => s.job === undefined);
       if (!slot) {
         if (this.slots.length >= this.size) return;
         slot = this.spawn();
       }
-      const job = this.queue.shift()!;
+      this.queues[job.priority].shift();
       const id = this.nextId++;
       slot.job = { ...job, id };
       this.evaluations++;
       slot.worker.ref();
       slot.worker.postMessage({ id, ...job.request } satisfies DeriveRequest);
     }
+  }
+
+  /** The job to start next, if a worker may take it: the app's first; others leave one worker free. */
+  private nextJob(): Job | undefined {
+    if (this.queues.app.length > 0) return this.queues.app[0];
+    const busyWithOther = this.slots.filter((s) => s.job?.priority === 'other').length;
+    if (busyWithOther >= Math.max(1, this.size - 1)) return undefined;
+    return this.queues.other[0];
   }
 
   private spawn(): Slot {

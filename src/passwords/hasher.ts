@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { HashPool } from './hash-pool.js';
+import type { HashPool, HashPriority } from './hash-pool.js';
 import { checkParams, formatPhc, HASH_BYTES, isWeaker, parsePhc, SALT_BYTES, type Argon2Params } from './phc.js';
 
 export interface VerifyResult {
@@ -29,9 +29,9 @@ export class PasswordHasher {
     return this.pool.evaluations;
   }
 
-  async hash(password: string): Promise<string> {
+  async hash(password: string, priority: HashPriority = 'other'): Promise<string> {
     const salt = randomBytes(SALT_BYTES);
-    const hash = await this.pool.derive(password.normalize('NFKC'), salt, this.params, HASH_BYTES);
+    const hash = await this.pool.derive(password.normalize('NFKC'), salt, this.params, HASH_BYTES, priority);
     return formatPhc({ params: this.params, salt, hash });
   }
 
@@ -39,10 +39,10 @@ export class PasswordHasher {
    * Verifies a password against a stored PHC string, or against a dummy when there is none (unknown
    * user), always evaluating argon2id exactly once. An unparsable stored hash never verifies.
    */
-  async verify(storedPhc: string | undefined, password: string): Promise<VerifyResult> {
+  async verify(storedPhc: string | undefined, password: string, priority: HashPriority = 'other'): Promise<VerifyResult> {
     const parsed = parsePhc(storedPhc ?? this.dummy);
     const target = parsed ?? parsePhc(this.dummy)!;
-    const derived = await this.pool.derive(password.normalize('NFKC'), target.salt, target.params, target.hash.length);
+    const derived = await this.pool.derive(password.normalize('NFKC'), target.salt, target.params, target.hash.length, priority);
     const equal = derived.length === target.hash.length && timingSafeEqual(derived, target.hash);
     const ok = equal && parsed !== undefined && storedPhc !== undefined;
     return { ok, needsRehash: ok && isWeaker(target, this.params) };

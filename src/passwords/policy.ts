@@ -7,6 +7,8 @@ export interface PasswordRules {
   maxLength: number;
   /** Maximum UTF-8 size, so nobody can make the server hash megabytes. */
   maxBytes: number;
+  /** Words of this service a password must not contain (the app's name, the organisation's). */
+  contextWords: string[];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { eventHash, genesisHash, type ChainedEvent } from '../security/audit-chain.js';
 
 export type AuditOutcome = 'success' | 'failure';
 
@@ -13,6 +14,7 @@ export interface AuditEvent {
   detail?: Record<string, string | number | boolean> | undefined;
 }
 
+/** An audit event as stored and exported; `hash` is its chain hash in hex. */
 export interface AuditRow {
   id: number;
   at: number;
@@ -23,35 +25,157 @@ export interface AuditRow {
   client_id: string | null;
   session_id: string | null;
   detail: string | null;
+  hash: string;
 }
 
-/** Append-only log of security events. */
+/** A stored event with its raw chain hash, as verification reads it. */
+export type StoredEvent = ChainedEvent & { hash: Buffer | null };
+
+/** Where the chain starts after retention pruned older events: the last pruned event. */
+export interface ChainAnchor {
+  id: number;
+  hash: Buffer;
+}
+
+export interface CheckpointRow {
+  id: number;
+  at: number;
+  last_id: number;
+  last_hash: Buffer;
+  token: string;
+}
+
+const COLUMNS = 'id, at, type, outcome, username, user_id, client_id, session_id, detail';
+
+/**
+ * Append-only, hash-chained log of security events: each event's hash covers the previous hash and
+ * its own fields, so `gatehouse audit verify` finds any edited, reordered or deleted event.
+ */
 export class AuditRepository {
   private readonly insertRow: Statement;
-  private readonly all: Statement<[], AuditRow>;
+  private readonly lastRow: Statement<[], { id: number; hash: Buffer | null }>;
+  private readonly sequence: Statement<[], number>;
+  private readonly page: Statement<[number, number], AuditRow>;
+  private readonly everything: Statement<[], StoredEvent>;
+  private readonly anchorStmt: Statement<[], string>;
+  private readonly setAnchorStmt: Statement;
+  private readonly hashOf: Statement<[number], Buffer>;
+  private readonly cutByAge: Statement<[number], number>;
+  private readonly deleteUpTo: Statement;
+  private readonly countStmt: Statement<[], number>;
+  private readonly insertCheckpointStmt: Statement;
+  private readonly checkpointsStmt: Statement<[], CheckpointRow>;
+  private readonly deleteCheckpointsUpTo: Statement;
+  private readonly lastCheckpointStmt: Statement<[], number>;
+  private readonly genesis: Buffer;
 
-  constructor(db: Database) {
-    this.insertRow = db.prepare(
-      `INSERT INTO audit_events (at, type, outcome, username, user_id, client_id, session_id, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  constructor(db: Database, installationId: string) {
+    this.genesis = genesisHash(installationId);
+    this.insertRow = db.prepare(`INSERT INTO audit_events (${COLUMNS}, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.lastRow = db.prepare('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1');
+    this.sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").pluck() as Statement<[], number>;
+    this.page = db.prepare(
+      `SELECT ${COLUMNS}, lower(hex(hash)) AS hash FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`,
     );
-    this.all = db.prepare('SELECT * FROM audit_events ORDER BY id');
+    this.everything = db.prepare(`SELECT ${COLUMNS}, hash FROM audit_events ORDER BY id`);
+    this.anchorStmt = db.prepare("SELECT value FROM meta WHERE key = 'audit_anchor'").pluck() as Statement<[], string>;
+    this.setAnchorStmt = db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('audit_anchor', @value) ON CONFLICT (key) DO UPDATE SET value = @value",
+    );
+    this.hashOf = db.prepare('SELECT hash FROM audit_events WHERE id = ?').pluck() as Statement<[number], Buffer>;
+    this.cutByAge = db.prepare('SELECT max(id) FROM audit_events WHERE at < ?').pluck() as Statement<[number], number>;
+    this.deleteUpTo = db.prepare('DELETE FROM audit_events WHERE id <= ?');
+    this.countStmt = db.prepare('SELECT count(*) FROM audit_events').pluck() as Statement<[], number>;
+    this.insertCheckpointStmt = db.prepare('INSERT INTO audit_checkpoints (at, last_id, last_hash, token) VALUES (?, ?, ?, ?)');
+    this.checkpointsStmt = db.prepare('SELECT * FROM audit_checkpoints ORDER BY id');
+    this.lastCheckpointStmt = db.prepare('SELECT last_id FROM audit_checkpoints ORDER BY id DESC LIMIT 1').pluck() as Statement<[], number>;
+    this.deleteCheckpointsUpTo = db.prepare('DELETE FROM audit_checkpoints WHERE last_id <= ?');
   }
 
-  append(at: number, event: AuditEvent): void {
-    this.insertRow.run(
+  /** Appends one event, chained to the last (call inside a write transaction). Returns its id. */
+  append(at: number, event: AuditEvent): number {
+    const last = this.lastRow.get();
+    const previous = last?.hash ?? this.anchor()?.hash ?? this.genesis;
+    // AUTOINCREMENT never reuses an id; the hash covers the id, so it is chosen here.
+    const id = Math.max(this.sequence.get() ?? 0, last?.id ?? 0) + 1;
+    const row: ChainedEvent = {
+      id,
       at,
-      event.type,
-      event.outcome,
-      event.username ?? null,
-      event.userId ?? null,
-      event.clientId ?? null,
-      event.sessionId ?? null,
-      event.detail === undefined ? null : JSON.stringify(event.detail),
-    );
+      type: event.type,
+      outcome: event.outcome,
+      username: event.username ?? null,
+      user_id: event.userId ?? null,
+      client_id: event.clientId ?? null,
+      session_id: event.sessionId ?? null,
+      detail: event.detail === undefined ? null : JSON.stringify(event.detail),
+    };
+    const hash = eventHash(previous, row);
+    this.insertRow.run(row.id, row.at, row.type, row.outcome, row.username, row.user_id, row.client_id, row.session_id, row.detail, hash);
+    return id;
   }
 
-  list(): AuditRow[] {
-    return this.all.all();
+  /** Events after `afterId`, oldest first, at most `limit`. */
+  list(afterId = 0, limit = -1): AuditRow[] {
+    return this.page.all(afterId, limit);
+  }
+
+  /** Every stored event with its raw hash, oldest first (for verification). */
+  iterate(): IterableIterator<StoredEvent> {
+    return this.everything.iterate();
+  }
+
+  count(): number {
+    return this.countStmt.get() ?? 0;
+  }
+
+  /** The chain head: the last event's id and hash (or the anchor's, or genesis at id 0). */
+  head(): { id: number; hash: Buffer } {
+    const last = this.lastRow.get();
+    if (last?.hash) return { id: last.id, hash: last.hash };
+    return this.anchor() ?? { id: 0, hash: this.genesis };
+  }
+
+  get genesisHash(): Buffer {
+    return this.genesis;
+  }
+
+  /** The highest event id ever given (AUTOINCREMENT's record), even if events were deleted since. */
+  highestIdGiven(): number {
+    return this.sequence.get() ?? 0;
+  }
+
+  anchor(): ChainAnchor | undefined {
+    const value = this.anchorStmt.get();
+    if (value === undefined) return undefined;
+    const parsed = JSON.parse(value) as { id: number; hash: string };
+    return { id: parsed.id, hash: Buffer.from(parsed.hash, 'hex') };
+  }
+
+  /**
+   * Retention (inside a write transaction): drops events older than `olderThan` and all but the
+   * newest `keep`, remembering the last dropped event's hash so the rest still verifies.
+   */
+  prune(olderThan: number, keep: number): number {
+    const head = this.lastRow.get();
+    if (!head) return 0;
+    const cut = Math.max(this.cutByAge.get(olderThan) ?? 0, head.id - keep);
+    const hash = cut > 0 ? this.hashOf.get(cut) : undefined;
+    if (!hash) return 0;
+    this.setAnchorStmt.run({ value: JSON.stringify({ id: cut, hash: hash.toString('hex') }) });
+    this.deleteCheckpointsUpTo.run(cut);
+    return this.deleteUpTo.run(cut).changes;
+  }
+
+  addCheckpoint(at: number, lastId: number, lastHash: Buffer, token: string): void {
+    this.insertCheckpointStmt.run(at, lastId, lastHash, token);
+  }
+
+  /** The last event the newest checkpoint vouches for (0 if none). */
+  lastCheckpointedId(): number {
+    return this.lastCheckpointStmt.get() ?? 0;
+  }
+
+  checkpoints(): CheckpointRow[] {
+    return this.checkpointsStmt.all();
   }
 }

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { eventHash, genesisHash, type ChainedEvent } from '../security/audit-chain.js';
 
 /**
  * Forward-only schema migrations. Migration N takes the schema from user_version N-1 to N; each runs
@@ -90,6 +91,42 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
         detail TEXT
       ) STRICT;
     `);
+  },
+  // 2: account security: throttle state, a monotonic time mark, the audit hash chain and checkpoints.
+  (db) => {
+    db.exec(`
+      -- One row per submitted username (normalised), account or not.
+      CREATE TABLE throttle (
+        username_key TEXT PRIMARY KEY,
+        -- consecutive failures whose password was checked
+        failures INTEGER NOT NULL,
+        -- no attempt is checked before this time (epoch ms)
+        delayed_until INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX throttle_updated ON throttle(updated_at);
+
+      ALTER TABLE audit_events ADD COLUMN hash BLOB;
+      CREATE INDEX audit_events_at ON audit_events(at);
+
+      CREATE TABLE audit_checkpoints (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        last_id INTEGER NOT NULL,
+        last_hash BLOB NOT NULL,
+        -- a v4.public PASETO over the same facts, signed by the engine's signing key
+        token TEXT NOT NULL
+      ) STRICT;
+    `);
+    // Chain the events a version 1 database already holds.
+    const installation = db.prepare("SELECT value FROM meta WHERE key = 'installation_id'").pluck().get() as string;
+    const setHash = db.prepare('UPDATE audit_events SET hash = ? WHERE id = ?');
+    let previous: Uint8Array = genesisHash(installation);
+    for (const event of db.prepare('SELECT * FROM audit_events ORDER BY id').all() as ChainedEvent[]) {
+      previous = eventHash(previous, event);
+      setHash.run(previous, event.id);
+    }
   },
 ];
 

@@ -6,6 +6,7 @@ import { v4, type PublicKey, type SecretKey } from './paseto-v4.js';
 
 export interface SigningKey {
   pid: `k4.pid.${string}`;
+  paserk: `k4.public.${string}`;
   secretKey: SecretKey;
   activeUntil: number;
 }
@@ -36,7 +37,7 @@ export class KeyRing {
     private readonly repository: SigningKeyRepository,
     private readonly clock: Clock,
     private readonly options: KeyRingOptions,
-    private readonly onChange: () => void,
+    private readonly onChange: (startedPid: `k4.pid.${string}`) => void,
   ) {}
 
   /** The key to sign with now, rotating first if its signing window has passed. */
@@ -47,6 +48,12 @@ export class KeyRing {
       this.rotating = undefined;
     });
     return this.rotating;
+  }
+
+  /** The key signing now, if this engine has started one and its window has not passed. */
+  currentKey(): SigningKey | undefined {
+    const key = this.current;
+    return key && this.clock.now() < key.activeUntil ? key : undefined;
   }
 
   /** Starts a new signing key now; the previous one keeps verifying until its tokens expire. */
@@ -94,7 +101,7 @@ export class KeyRing {
     this.started = true;
     this.current = key;
     this.schedule(key.activeUntil - now);
-    this.onChange();
+    this.onChange(key.pid);
     return key;
   }
 
@@ -141,7 +148,7 @@ export class KeyRing {
       protected_secret: protectedSecret,
     });
     this.publicKeys.set(pid, { key: publicKey, verifyUntil: activeUntil + this.options.tokenHorizonMs });
-    return { pid, secretKey, activeUntil };
+    return { pid, paserk, secretKey, activeUntil };
   }
 
   /** With a protector, a restart keeps signing with the persisted key while its window lasts. */
@@ -154,11 +161,12 @@ export class KeyRing {
     if (!paserk.startsWith('k4.secret.')) throw new Error('The key protector returned something that is not a k4.secret key.');
     const secretKey = await v4.ImportSecretKey(paserk as `k4.secret.${string}`);
     // A blob that opens to another key would sign tokens nobody can verify: start a new key instead.
-    const pid = await v4.PublicKeyID(await v4.ExportPublicKey(await v4.GetPublicKey(secretKey)));
+    const publicPaserk = await v4.ExportPublicKey(await v4.GetPublicKey(secretKey));
+    const pid = await v4.PublicKeyID(publicPaserk);
     if (pid !== row.pid) {
       process.emitWarning(`gatehouse: the protected signing key ${row.pid} does not match its record; starting a new key.`);
       return undefined;
     }
-    return { pid, secretKey, activeUntil: row.active_until };
+    return { pid, paserk: publicPaserk, secretKey, activeUntil: row.active_until };
   }
 }
