@@ -4,7 +4,8 @@
  */
 export { openEngine, Engine, type CallerOptions, type EngineOptions, type EngineEvents, type TokenRequest } from './engine/engine.js';
 export { DEFAULT_POLICY, type AuditRules, type LockoutRules, type Policy, type PolicyOptions } from './engine/policy.js';
-export type { PasswordRules } from './passwords/policy.js';
+export { passwordViolations, type PasswordRules } from './passwords/policy.js';
+export { passwordStrength, type PasswordStrength } from './passwords/strength.js';
 export type { Argon2Params } from './passwords/phc.js';
 export { AdminError, type AdminErrorCode } from './engine/admin-error.js';
 export { EngineClosedError } from './engine/engine-closed-error.js';

@@ -208,17 +208,18 @@ describe('engine lifecycle and options', () => {
 
   it('close waits for work in flight: a sign-in, a new user being hashed, a key rotation', async () => {
     const { engine } = await seeded();
+    await engine.users.add({ username: 'carol', password: PASSWORD });
     const pending = [
       engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD }),
       engine.users.add({ username: 'bob', password: PASSWORD }),
-      engine.users.resetPassword('alice', 'a new password set by IT', { mustChangePassword: true }),
+      engine.users.resetPassword('carol', 'a new password set by IT', { mustChangePassword: true }),
       engine.rotateSigningKey(),
     ];
     await engine.close();
     const [signIn, added, reset, keys] = await Promise.all(pending);
     expect(signIn).toMatchObject({ token_type: 'Bearer' });
     expect(added).toMatchObject({ username: 'bob' });
-    expect(reset).toMatchObject({ username: 'Alice', mustChangePassword: true });
+    expect(reset).toMatchObject({ username: 'carol', mustChangePassword: true });
     expect(keys).toHaveLength(2);
   });
 

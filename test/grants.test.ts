@@ -457,7 +457,7 @@ describe('password change', () => {
     const { engine } = await seeded();
     const before = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });
     engine.users.setMustChangePassword('alice', true);
-    const newPassword = 'a brand new passphrase for alice';
+    const newPassword = 'a brand new passphrase of my own';
     await engine.changePassword({ client_id: 'desktop', username: 'alice', password: PASSWORD, new_password: newPassword });
     expect(engine.users.get('alice').mustChangePassword).toBe(false);
     await expect(engine.verifyAccessToken(before.access_token)).rejects.toMatchObject({ code: 'revoked' });
@@ -470,7 +470,10 @@ describe('password change', () => {
     const { engine } = await seeded();
     const error = await oauthFailure(engine.changePassword({ client_id: 'desktop', username: 'alice', password: PASSWORD, new_password: 'short' }));
     expect(error.code).toBe('invalid_request');
-    expect((error.toJSON() as { policy_violations: string[] }).policy_violations).toEqual(['Use at least 15 characters (this has 5).']);
+    expect((error.toJSON() as { policy_violations: string[] }).policy_violations).toEqual([
+      'Use at least 15 characters (this has 5).',
+      'This password is on a list of commonly used passwords.',
+    ]);
     const same = await oauthFailure(engine.changePassword({ client_id: 'desktop', username: 'alice', password: PASSWORD, new_password: PASSWORD }));
     expect((same.toJSON() as { policy_violations: string[] }).policy_violations).toContain('Choose a password different from the current one.');
     const signedIn = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });

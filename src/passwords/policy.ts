@@ -1,4 +1,5 @@
 import { usernameKey } from '../store/username-key.js';
+import { predictability } from './blocklist.js';
 
 export interface PasswordRules {
   /** Minimum length in Unicode code points after NFKC (NIST SP 800-63B-4: 15 for single-factor). */
@@ -12,8 +13,9 @@ export interface PasswordRules {
 }
 
 /**
- * Checks a new password against the length rules of NIST SP 800-63B-4 §3.1.1.2 (no composition
- * rules), after NFKC normalisation, counting code points. Returns every reason it is refused.
+ * Checks a new password as NIST SP 800-63B-4 §3.1.1.2 asks, after NFKC normalisation: length in
+ * code points, the blocklist (common, repetitive, sequential), and words of this context (the
+ * username, the app's name); no composition rules. Returns every reason it is refused.
  */
 export function passwordViolations(password: string, rules: PasswordRules, context: { username?: string } = {}): string[] {
   const violations: string[] = [];
@@ -22,9 +24,16 @@ export function passwordViolations(password: string, rules: PasswordRules, conte
   if (length < rules.minLength) violations.push(`Use at least ${rules.minLength} characters (this has ${length}).`);
   if (length > rules.maxLength) violations.push(`Use at most ${rules.maxLength} characters (this has ${length}).`);
   else if (Buffer.byteLength(normalised, 'utf8') > rules.maxBytes) violations.push(`Use at most ${rules.maxBytes} bytes.`);
-  if (context.username !== undefined && usernameKey(normalised) === usernameKey(context.username)) {
-    violations.push('Do not use your username as your password.');
+  // Past the size limits a password is refused anyway: spare the pattern checks.
+  if (violations.length > 0 && length > rules.maxLength) return violations;
+  const folded = usernameKey(normalised);
+  const username = context.username === undefined ? '' : usernameKey(context.username);
+  if (username.length >= 3 && folded.includes(username)) violations.push('Do not use your username in your password.');
+  for (const word of rules.contextWords) {
+    if (folded.includes(usernameKey(word))) violations.push(`Do not use the word "${word}" in your password.`);
   }
+  const predictable = predictability(normalised);
+  if (predictable) violations.push(predictable);
   return violations;
 }
 
