@@ -1,8 +1,54 @@
 import type { CommandSpec } from './command.js';
+import { addClient, listClients, removeClient } from './clients-commands.js';
 import { hashPassword } from './hash-password.js';
+import { listKeys } from './keys-commands.js';
+import { passwd } from './passwd.js';
+import { listSessions, revokeSession } from './sessions-commands.js';
+import { addUser, disableUser, enableUser, listUsers, removeUser, resetPassword, showUser } from './users-commands.js';
+
+const SCOPE = { scope: { type: 'string' } } as const;
+const MUST_CHANGE = { 'must-change': { type: 'boolean' } } as const;
+const PASSWORD_STDIN = { 'password-stdin': { type: 'boolean' } } as const;
 
 /** Every `gatehouse` command, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ['users', 'add'],
+    positionals: ['NAME'],
+    options: { ...SCOPE, 'display-name': { type: 'string' }, ...MUST_CHANGE, ...PASSWORD_STDIN },
+    usage: 'add a user: --password-stdin [--scope "a b"] [--display-name S] [--must-change]',
+    run: addUser,
+  },
+  { path: ['users', 'list'], positionals: [], usage: 'list the users', run: listUsers },
+  { path: ['users', 'show'], positionals: ['NAME'], usage: 'show one user', run: showUser },
+  { path: ['users', 'disable'], positionals: ['NAME'], usage: 'disable a user and end their sessions', run: disableUser },
+  { path: ['users', 'enable'], positionals: ['NAME'], usage: 'enable a disabled user', run: enableUser },
+  { path: ['users', 'remove'], positionals: ['NAME'], usage: 'remove a user and their sessions', run: removeUser },
+  {
+    path: ['users', 'reset-password'],
+    positionals: ['NAME'],
+    options: { ...MUST_CHANGE, ...PASSWORD_STDIN },
+    usage: 'set a new password: --password-stdin [--must-change]',
+    run: resetPassword,
+  },
+  {
+    path: ['passwd'],
+    positionals: ['NAME'],
+    usage: 'change your password: current and new password on stdin, one per line',
+    run: passwd,
+  },
+  {
+    path: ['clients', 'add'],
+    positionals: ['ID'],
+    options: { ...SCOPE, 'secret-stdin': { type: 'boolean' }, 'generate-secret': { type: 'boolean' }, grants: { type: 'string' } },
+    usage: 'register a client: [--secret-stdin | --generate-secret] [--scope "a b"] [--grants password,refresh_token]',
+    run: addClient,
+  },
+  { path: ['clients', 'list'], positionals: [], usage: 'list the clients', run: listClients },
+  { path: ['clients', 'remove'], positionals: ['ID'], usage: 'remove a client and end its sessions', run: removeClient },
+  { path: ['keys', 'list'], positionals: [], usage: 'list the public signing keys recorded', run: listKeys },
+  { path: ['sessions', 'list'], positionals: ['NAME?'], usage: "list sign-in sessions (all, or one user's)", run: listSessions },
+  { path: ['sessions', 'revoke'], positionals: ['ID'], usage: 'end a session and revoke its tokens', run: revokeSession },
   {
     path: ['hash-password'],
     positionals: [],

@@ -19,7 +19,7 @@ export async function runCli(argv: readonly string[], io: CommandIo, env: NodeJS
   try {
     // Options may stand anywhere, so parse once with every command's options, then check that
     // each one given belongs to the command named.
-    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: allOptions() });
+    const { values, positionals, tokens } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, tokens: true, options: allOptions() });
     if (values.version) {
       io.stdout.write(`${version()}\n`);
       return 0;
@@ -36,6 +36,10 @@ export async function runCli(argv: readonly string[], io: CommandIo, env: NodeJS
     const own = { ...GLOBAL_OPTIONS, ...command.options };
     const foreign = Object.keys(values).find((name) => !(name in own));
     if (foreign) throw new CliError('usage', `"gatehouse ${command.path.join(' ')}" has no option --${foreign}.`);
+    // parseArgs keeps only the last of a repeated option: `--scope a --scope b` would lose `a`.
+    const names = tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : []));
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated) throw new CliError('usage', `--${repeated} is given more than once.`);
     const args = positionals.slice(command.path.length);
     checkPositionals(command, args);
     const db = typeof values.db === 'string' ? values.db : env.GATEHOUSE_DB || './gatehouse.db';
