@@ -90,15 +90,21 @@ describe('gatehouse keys list', () => {
 describe('gatehouse sessions', () => {
   it('lists sessions made through the library, and revoke ends one at once', async () => {
     const db = dbPath();
-    for (const name of ['alice', 'bob']) {
-      ok(gatehouse(['users', 'add', name, '--scope', 'records:read', '--password-stdin', '--db', db], { input: PASSWORD }));
-    }
-    ok(gatehouse(['clients', 'add', 'desktop', '--scope', 'records:read', '--db', db]));
     const signIn = (engine: Engine, username: string) =>
       engine.token({ grant_type: 'password', client_id: 'desktop', username, password: PASSWORD });
 
-    // A session begun ten days ago has passed its absolute deadline (seven days by default).
-    await withLibrary(db, async (engine) => void (await signIn(engine, 'bob')), new FakeClock(Date.now() - 10 * 86_400_000));
+    // The database's history begins ten days ago, so bob's session, begun then, has passed its
+    // absolute deadline (seven days by default). Time in a database never runs backwards, so
+    // this has to come first.
+    await withLibrary(
+      db,
+      async (engine) => {
+        for (const username of ['alice', 'bob']) await engine.users.add({ username, password: PASSWORD, scope: ['records:read'] });
+        engine.clients.add({ id: 'desktop', secret: 'none', scope: ['records:read'] });
+        await signIn(engine, 'bob');
+      },
+      new FakeClock(Date.now() - 10 * 86_400_000),
+    );
     await withLibrary(db, async (engine) => {
       const first = await signIn(engine, 'alice');
       const second = await signIn(engine, 'alice');

@@ -5,7 +5,7 @@ import type { Engine, UserInfo } from '../dist/index.js';
 import { dbPath, expectRevoked, failure, gatehouse, isoSecond, ok, recorder, tableRows, withLibrary } from './cli-helpers.js';
 import { oauthFailure, PASSWORD, tempDir } from './helpers.js';
 
-const NEW_PASSWORD = 'a brand new passphrase for carol';
+const NEW_PASSWORD = 'a brand new passphrase of hers';
 const NEWER_PASSWORD = 'and another one, changed by herself';
 const ISO_SECOND = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const USER_FIELDS = ['createdAt', 'disabled', 'displayName', 'id', 'mustChangePassword', 'passwordChangedAt', 'scope', 'updatedAt', 'username'];
@@ -60,7 +60,7 @@ describe('gatehouse users', () => {
     ok(run(['users', 'add', 'carol', '--password-stdin'], PASSWORD));
     expect(failure(run(['users', 'add', 'CAROL', '--password-stdin'], PASSWORD), 1)).toBe('A user named "CAROL" already exists.');
     expect(failure(run(['users', 'add', 'dave', '--password-stdin'], 'dave\n'), 1)).toBe(
-      'The password was refused: Use at least 15 characters (this has 4). Do not use your username as your password.',
+      'The password was refused: Use at least 15 characters (this has 4). Do not use your username in your password. This password is on a list of commonly used passwords.',
     );
     expect(failure(run(['users', 'add', ' padded', '--password-stdin'], PASSWORD), 1)).toMatch(/^A username must be 1 to 64 characters/);
 
@@ -88,7 +88,7 @@ describe('gatehouse users', () => {
       expect(failure(wrong, 1)).toBe('The username or password is incorrect.');
       const weak = gatehouse(['passwd', 'carol', '--db', db, '--json'], { input: `${NEWER_PASSWORD}\ncarol\n` });
       expect(failure(weak, 1)).toBe(
-        'The new password was refused: Use at least 15 characters (this has 5). Do not use your username as your password.',
+        'The new password was refused: Use at least 15 characters (this has 5). Do not use your username in your password. This password is on a list of commonly used passwords.',
       );
       for (const input of [NEWER_PASSWORD, `${NEWER_PASSWORD}\n`, `${NEWER_PASSWORD}\n${PASSWORD}\nthird`, `\n${PASSWORD}`, `${NEWER_PASSWORD}\n\n`]) {
         const usage = gatehouse(['passwd', 'carol', '--db', db], { input });
