@@ -4,7 +4,8 @@ import { hashPassword } from './hash-password.js';
 import { listKeys } from './keys-commands.js';
 import { passwd } from './passwd.js';
 import { listSessions, revokeSession } from './sessions-commands.js';
-import { addUser, disableUser, enableUser, listUsers, removeUser, resetPassword, showUser } from './users-commands.js';
+import { addUser, disableUser, enableUser, listUsers, removeUser, resetPassword, showUser, unlockUser } from './users-commands.js';
+import { auditCheckpoint, exportAudit, verifyAudit } from './audit-commands.js';
 
 const SCOPE = { scope: { type: 'string' } } as const;
 const MUST_CHANGE = { 'must-change': { type: 'boolean' } } as const;
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { path: ['users', 'show'], positionals: ['NAME'], usage: 'show one user', run: showUser },
   { path: ['users', 'disable'], positionals: ['NAME'], usage: 'disable a user and end their sessions', run: disableUser },
   { path: ['users', 'enable'], positionals: ['NAME'], usage: 'enable a disabled user', run: enableUser },
+  { path: ['users', 'unlock'], positionals: ['NAME'], usage: 'clear failed sign-ins, a delay and a lock', run: unlockUser },
   { path: ['users', 'remove'], positionals: ['NAME'], usage: 'remove a user and their sessions', run: removeUser },
   {
     path: ['users', 'reset-password'],
@@ -49,6 +51,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   { path: ['keys', 'list'], positionals: [], usage: 'list the public signing keys recorded', run: listKeys },
   { path: ['sessions', 'list'], positionals: ['NAME?'], usage: "list sign-in sessions (all, or one user's)", run: listSessions },
   { path: ['sessions', 'revoke'], positionals: ['ID'], usage: 'end a session and revoke its tokens', run: revokeSession },
+  { path: ['audit'], positionals: [], usage: 'print the audit log (--json: export it with its checkpoints)', run: exportAudit },
+  {
+    path: ['audit', 'verify'],
+    positionals: [],
+    options: { checkpoint: { type: 'string' } },
+    usage: 'check the audit chain for tampering [--checkpoint FILE exported earlier]',
+    run: verifyAudit,
+  },
+  { path: ['audit', 'checkpoint'], positionals: [], usage: 'sign a checkpoint of the audit log now and print it', run: auditCheckpoint },
   {
     path: ['hash-password'],
     positionals: [],

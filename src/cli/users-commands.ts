@@ -27,9 +27,12 @@ export async function listUsers({ io, json, db }: CommandContext): Promise<void>
   reply(io, json, users, users.length === 0 ? 'No users.' : columns([['NAME', 'DISPLAY NAME', 'SCOPE', 'FLAGS', 'CREATED'], ...rows]));
 }
 
-/** `gatehouse users show NAME` */
+/** `gatehouse users show NAME`: the account and what the throttle holds against its name. */
 export async function showUser({ io, args, json, db }: CommandContext): Promise<void> {
-  const user = await withEngine(db, false, (engine) => engine.users.get(args[0]!));
+  const { user, signIn } = await withEngine(db, false, (engine) => ({
+    user: engine.users.get(args[0]!),
+    signIn: engine.users.signInState(args[0]!),
+  }));
   const fields: Array<[string, string]> = [
     ['username', user.username],
     ['id', user.id],
@@ -39,8 +42,11 @@ export async function showUser({ io, args, json, db }: CommandContext): Promise<
     ['created', timeCell(user.createdAt)],
     ['updated', timeCell(user.updatedAt)],
     ['password changed', timeCell(user.passwordChangedAt)],
+    ['failed sign-ins', String(signIn.failures)],
+    ['delayed until', signIn.delayedUntil === null ? '-' : timeCell(signIn.delayedUntil)],
+    ['locked until', signIn.lockedUntil === null ? '-' : timeCell(signIn.lockedUntil)],
   ];
-  reply(io, json, user, columns(fields.map(([label, value]) => [`${label}:`, value])));
+  reply(io, json, { ...user, signIn }, columns(fields.map(([label, value]) => [`${label}:`, value])));
 }
 
 /** `gatehouse users reset-password NAME [--must-change] --password-stdin` */
@@ -60,6 +66,15 @@ export function disableUser(context: CommandContext): Promise<void> {
 /** `gatehouse users enable NAME` */
 export function enableUser(context: CommandContext): Promise<void> {
   return changeUser(context, (users, name) => users.enable(name), (user) => `Enabled user "${user.username}".`);
+}
+
+/** `gatehouse users unlock NAME` */
+export function unlockUser(context: CommandContext): Promise<void> {
+  return changeUser(
+    context,
+    (users, name) => users.unlock(name),
+    (user) => `Unlocked "${user.username}": failed sign-ins, delay and lock cleared.`,
+  );
 }
 
 /** `gatehouse users remove NAME` */

@@ -193,6 +193,17 @@ export class Engine {
     return this.run(async () => writeCheckpoint(this.ctx, await this.ctx.keys.signingKey()));
   }
 
+  /** The signed checkpoints recorded in the database, oldest first. */
+  auditCheckpoints(): AuditCheckpoint[] {
+    this.assertOpen();
+    return this.ctx.auditLog.checkpoints().map((row) => ({
+      lastId: row.last_id,
+      lastHash: row.last_hash.toString('hex'),
+      at: row.at,
+      token: row.token,
+    }));
+  }
+
   /** Checks the audit chain and its checkpoints (and any exported ones given) for tampering. */
   verifyAuditLog(exported: readonly AuditCheckpoint[] = []): Promise<AuditVerification> {
     return this.run(() => verifyAuditChain(this.ctx.auditLog, this.ctx.installationId, checkCheckpoints(exported)));
