@@ -44,7 +44,7 @@ describe('gatehouse users', () => {
     expect(fields).toMatchObject({ username: 'Alice', 'display name': 'Alice Liddell', scope: 'records:read records:write', flags: '-' });
     expect(new Set(shown.map((line) => line.search(/(?<=:\s+)\S/))).size).toBe(1); // values aligned
     expect([fields.created, fields.updated, fields['password changed']].every((t) => ISO_SECOND.test(t!))).toBe(true);
-    expect(JSON.parse(ok(run(['users', 'show', 'bob', '--json'])))).toEqual(bob);
+    expect(JSON.parse(ok(run(['users', 'show', 'bob', '--json'])))).toEqual({ ...bob, signIn: { failures: 0, delayedUntil: null, lockedUntil: null } });
 
     expect(ok(run(['users', 'disable', 'bob']))).toBe('Disabled user "bob" and ended their sessions.\n');
     expect(tableRows(ok(run(['users', 'list'])), ['NAME', 'DISPLAY NAME', 'SCOPE', 'FLAGS', 'CREATED'])[1]![3]).toBe('disabled,must-change');
