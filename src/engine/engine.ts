@@ -35,6 +35,7 @@ import { UserRepository } from '../store/users.js';
 import { AccessTokens, TokenError } from '../tokens/access-tokens.js';
 import type { KeyProtector } from '../tokens/key-protector.js';
 import { KeyRing } from '../tokens/key-ring.js';
+import { ChangeFeed, WATCH_INTERVAL_MS } from './change-feed.js';
 import { ClientsAdmin } from './clients-admin.js';
 import { assertOpen, audit, MAX_LEEWAY_MS, type EngineContext } from './context.js';
 import { pruneExpired } from './maintenance.js';
@@ -88,6 +89,8 @@ export class Engine {
   private readonly events = new EventEmitter<EngineEvents>();
   private readonly pending = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
+  private feed: ChangeFeed | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
 
   /** @internal Use openEngine(). */
   constructor(
@@ -209,6 +212,15 @@ export class Engine {
     return this.run(() => verifyAuditChain(this.ctx.auditLog, this.ctx.installationId, checkCheckpoints(exported)));
   }
 
+  /**
+   * Looks at once for revocations and key changes that other processes (the CLI, a second engine)
+   * committed, and emits them; the engine also looks on its own every quarter second.
+   */
+  checkForChanges(): void {
+    this.assertOpen();
+    this.feed?.sync();
+  }
+
   /** argon2id evaluations started by this engine (for tests and metrics). */
   get hashEvaluations(): number {
     return this.ctx.hasher.evaluations;
@@ -227,6 +239,7 @@ export class Engine {
 
   private async shutDown(): Promise<void> {
     this.ctx.closed = true;
+    clearInterval(this.watchTimer);
     await this.ctx.keys.stop();
     // Work may start more work (a sign-in schedules a rehash): wait until none is left.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -246,6 +259,36 @@ export class Engine {
         process.emitWarning(`gatehouse ${event} listener failed: ${(error as Error).message}`);
       }
     }
+  }
+
+  /** @internal Starts announcing what other processes commit (see ChangeFeed). */
+  startWatching(): void {
+    this.feed = new ChangeFeed(
+      this.ctx,
+      (revocations) => this.emit('revocation', revocations),
+      (keys) => this.emit('keys', keys),
+    );
+    this.watchTimer = setInterval(() => {
+      try {
+        if (!this.ctx.closed) this.feed?.poll();
+      } catch (error) {
+        process.emitWarning(`gatehouse: looking for other processes' changes failed: ${(error as Error).message}`);
+      }
+    }, WATCH_INTERVAL_MS);
+    this.watchTimer.unref();
+  }
+
+  /** @internal This engine's own revocations, committed: tell listeners once. */
+  announceRevocations(revocations: readonly Revocation[]): void {
+    if (revocations.length === 0) return;
+    this.feed?.noteRevocations(revocations);
+    this.emit('revocation', [...revocations]);
+  }
+
+  /** @internal This engine started a signing key. */
+  announceKeys(keys: PublishedKey[]): void {
+    this.feed?.noteKeys(keys);
+    this.emit('keys', keys);
   }
 
   /** @internal Work close() waits for; its failure is the caller's to handle, not close()'s. */
@@ -310,7 +353,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         audit(ctx, { type: 'key.started', outcome: 'success', detail: { pid } });
         // Rotation is daily by default: a good moment to drop what has expired, too.
         pruneExpired(ctx);
-        engine?.emit('keys', keys.published());
+        engine?.announceKeys(keys.published());
       },
     );
     let sinceCheckpoint = 0;
@@ -336,9 +379,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         ttlSeconds: policy.accessTokenTtlSeconds,
         leewaySeconds: policy.clockLeewaySeconds,
       }),
-      publishRevocations: (revocations) => {
-        if (revocations.length > 0) engine?.emit('revocation', [...revocations]);
-      },
+      publishRevocations: (revocations) => engine?.announceRevocations(revocations),
       track: (task) => engine?.track(task),
       checkpointedId: auditLog.lastCheckpointedId(),
       audited: () => {
@@ -352,6 +393,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     };
     engine = new Engine(ctx, installationId, issuer, audience);
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
+    engine.startWatching();
     return engine;
   } catch (error) {
     db.close();
