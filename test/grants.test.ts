@@ -163,7 +163,7 @@ describe('password grant (RFC 6749 §4.3)', () => {
     expect(JSON.parse(bodies[0]!)).toEqual({ error: 'invalid_grant', error_description: 'The username or password is incorrect.' });
     // The audit log, not the caller, learns which it was.
     const reasons = engine.auditLog().filter((e) => e.type === 'signin' && e.outcome === 'failure').map((e) => [e.username, JSON.parse(e.detail!).reason]);
-    expect(reasons).toEqual([['nobody', 'unknown_user'], ['Alice', 'wrong_password'], ['bob', 'disabled']]);
+    expect(reasons).toEqual([[expect.stringMatching(/^unknown#[0-9a-f]{6}$/), 'unknown_user'], ['Alice', 'wrong_password'], ['bob', 'disabled']]);
   });
 
   it('answers password_change_required only when the password is right', async () => {

@@ -90,8 +90,9 @@ describe('throttling per submitted username', () => {
     expect(bob).toEqual(alice);
     // Five checked failures (one hash each), then refused ones (no hash).
     expect(alice!.map((s) => JSON.parse(s).hashes)).toEqual([1, 1, 1, 1, 1, 0, 0]);
+    // An unknown name is audited only as a tag: it may be a password typed into the wrong field.
     const delayed = engine.auditLog().filter((e) => e.type === 'throttle.delayed').map((e) => e.username);
-    expect(delayed).toEqual(['Alice', 'nobody', 'bob']);
+    expect(delayed).toEqual(['Alice', expect.stringMatching(/^unknown#[0-9a-f]{6}$/), 'bob']);
   });
 
   it('counts a burst of concurrent guesses exactly: checks for one name run one at a time', async () => {
@@ -236,7 +237,7 @@ describe('password-hash work is capped, with the app first', () => {
     }
     // Only the checks that ran were counted: a refused one leaves its name untouched.
     const check = new Database(path, { readonly: true });
-    const counted = check.prepare("SELECT count(*) FROM throttle WHERE username_key LIKE 'guess%' AND failures = 1").pluck().get();
+    const counted = check.prepare('SELECT count(*) FROM throttle WHERE account = 0 AND failures = 1').pluck().get();
     check.close();
     expect(counted).toBe(results.length - busy.length);
     expect(engine.hashEvaluations).toBe(1 /* Alice, at seeding */ + (results.length - busy.length) + 1 /* the app */);
@@ -245,13 +246,17 @@ describe('password-hash work is capped, with the app first', () => {
 
   it("serves the app's window ahead of queued callers", async () => {
     const { engine } = await seeded({ hashWorkers: 2 });
+    // Both workers started first, so no worker's start-up time blurs the order.
+    await Promise.all([attempt(engine, 'warm1', WRONG), attempt(engine, 'warm2', WRONG)]);
     const order: string[] = [];
     const track = (label: string, p: Promise<unknown>) => p.then(() => order.push(label), () => order.push(label));
     const others = Array.from({ length: 5 }, (_, i) => track(`other${i}`, attempt(engine, `guess${i}`, WRONG)));
     const app = track('app', engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD }, undefined, { priority: 'app' }));
     await Promise.all([...others, app]);
-    // Other callers never hold both workers, so the app's check starts at once and ends among the first two.
-    expect(order.indexOf('app')).toBeLessThanOrEqual(1);
+    // Other callers never hold both workers, so the app's check starts at once, while the five others
+    // wait their turns on the one worker left to them: it ends among the first (the one that was
+    // already running may finish just ahead; allow one more for a busy machine).
+    expect(order.indexOf('app')).toBeLessThanOrEqual(2);
   });
 });
 
@@ -261,7 +266,7 @@ describe('bounded storage for unknown names', () => {
     await attempt(engine, 'alice', WRONG);
     await engine.close();
     const db = new Database(path);
-    const insert = db.prepare('INSERT INTO throttle (username_key, failures, delayed_until, locked_until, updated_at) VALUES (?, 1, 0, NULL, ?)');
+    const insert = db.prepare('INSERT INTO throttle (name_hash, account, failures, delayed_until, locked_until, updated_at) VALUES (?, 0, 1, 0, NULL, ?)');
     db.transaction(() => {
       for (let i = 0; i < 250; i++) insert.run(`stranger${i}`, clock.ms - 1000 + i);
     })();
@@ -271,12 +276,14 @@ describe('bounded storage for unknown names', () => {
     try {
       await reopened.rotateSigningKey(); // daily maintenance runs with each rotation
       const check = new Database(path, { readonly: true });
-      const keys = (check.prepare('SELECT username_key FROM throttle').pluck().all() as string[]).sort();
+      const unknown = check.prepare('SELECT name_hash FROM throttle WHERE account = 0').pluck().all() as string[];
+      const accounts = check.prepare('SELECT count(*) FROM throttle WHERE account = 1').pluck().get();
       check.close();
-      expect(keys).toContain('alice');
-      expect(keys.filter((k) => k.startsWith('stranger'))).toHaveLength(100);
-      expect(keys).toContain('stranger249');
-      expect(keys).not.toContain('stranger0');
+      expect(unknown).toHaveLength(100);
+      expect(unknown).toContain('stranger249');
+      expect(unknown).not.toContain('stranger0');
+      expect(accounts).toBe(1);
+      expect(reopened.users.signInState('alice').failures).toBe(1);
     } finally {
       await reopened.close();
     }

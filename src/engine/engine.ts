@@ -209,7 +209,9 @@ export class Engine {
 
   /** Checks the audit chain and its checkpoints (and any exported ones given) for tampering. */
   verifyAuditLog(exported: readonly AuditCheckpoint[] = []): Promise<AuditVerification> {
-    return this.run(() => verifyAuditChain(this.ctx.auditLog, this.ctx.installationId, checkCheckpoints(exported)));
+    return this.run(() =>
+      verifyAuditChain(this.ctx.auditLog, this.ctx.installationId, (pid) => this.ctx.keys.isRecorded(pid), checkCheckpoints(exported)),
+    );
   }
 
   /**
@@ -244,6 +246,7 @@ export class Engine {
     // Work may start more work (a sign-in schedules a rehash): wait until none is left.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
     await routineCheckpoint(this.ctx).catch((error: Error) => process.emitWarning(`gatehouse: audit checkpoint failed: ${error.message}`));
+    this.ctx.keys.retireUnsaved();
     await this.ctx.hasher.close();
     this.ctx.timeMark.raise(this.ctx.clock.mark);
     this.ctx.db.close();
@@ -363,7 +366,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       installationId,
       clock,
       timeMark,
-      throttle: new Throttle(new ThrottleRepository(db), policy.lockout),
+      throttle: new Throttle(new ThrottleRepository(db), policy.lockout, installationId),
       checks: new KeyedMutex(),
       policy,
       users: new UserRepository(db),

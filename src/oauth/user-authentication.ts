@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { audit, type EngineContext } from '../engine/context.js';
 import { HashBusyError, type HashPriority } from '../passwords/hash-pool.js';
 import { tooLargeToHash } from '../passwords/policy.js';
@@ -23,8 +24,6 @@ export interface VerifiedUser {
   user: UserRow;
   needsRehash: boolean;
 }
-
-const MAX_AUDITED_NAME = 64;
 
 /**
  * Checks a username and password behind the throttle. A throttled or locked name is refused
@@ -108,9 +107,9 @@ function countFailure(
   reason: string,
   purpose: PasswordCheck,
 ): void {
-  const outcome = ctx.throttle.failure(key, ctx.clock.now());
+  const outcome = ctx.throttle.failure(key, ctx.clock.now(), user !== undefined);
   failedSignIn(ctx, submitted, user, clientId, reason, purpose, { failures: outcome.failures });
-  const name = auditedName(submitted, user);
+  const name = auditedName(ctx, submitted, user);
   if (outcome.locked) {
     audit(ctx, { type: 'throttle.locked', outcome: 'failure', username: name, userId: user?.id, detail: { failures: outcome.failures } });
   } else if (outcome.delaySeconds !== undefined) {
@@ -124,10 +123,7 @@ function countFailure(
   }
 }
 
-/**
- * Audits a refused sign-in. An unknown name is recorded normalised and shortened: it may be a
- * password typed into the wrong field.
- */
+/** Audits a refused sign-in. */
 export function failedSignIn(
   ctx: EngineContext,
   submitted: string,
@@ -140,15 +136,23 @@ export function failedSignIn(
   audit(ctx, {
     type,
     outcome: 'failure',
-    username: auditedName(submitted, user),
+    username: auditedName(ctx, submitted, user),
     userId: user?.id,
     clientId,
     detail: { reason, ...extra },
   });
 }
 
-function auditedName(submitted: string, user: UserRow | undefined): string {
-  return user?.username ?? [...usernameKey(submitted)].slice(0, MAX_AUDITED_NAME).join('');
+/**
+ * An account's name as it is; a name that is no account only as a short tag. It may be a password
+ * typed into the wrong field, so it is never written down: the tag (24 bits of SHA-256 over the
+ * installation and the name) lets IT see that one unknown name is tried again and again, while
+ * matching far too many strings to give a password away.
+ */
+function auditedName(ctx: EngineContext, submitted: string, user: UserRow | undefined): string {
+  if (user) return user.username;
+  const tag = createHash('sha256').update(`${ctx.installationId}\0${usernameKey(submitted)}`).digest('hex').slice(0, 6);
+  return `unknown#${tag}`;
 }
 
 /** After a successful check: replace a hash made with weaker parameters than today's. Best effort. */

@@ -1,16 +1,20 @@
-import { toDate, toRfc3339 } from '../clock.js';
+import { toRfc3339 } from '../clock.js';
 import type { AuditCheckpoint } from '../contracts.js';
 import { audit, type EngineContext } from '../engine/context.js';
 import { v4 } from '../tokens/paseto-v4.js';
 import type { SigningKey } from '../tokens/key-ring.js';
 
-/** The PASETO claims of a signed checkpoint: the chain head it vouches for. */
+/**
+ * The PASETO claims of a signed checkpoint: the chain head it vouches for. It proves a chain, not a
+ * time, so it carries no registered time claims (no exp, no iat) that a verifier's clock could
+ * judge; `signed_at` is information only.
+ */
 export interface CheckpointClaims {
   typ: 'gatehouse-audit-checkpoint';
   installation: string;
   last_id: number;
   last_hash: string;
-  iat: string;
+  signed_at: string;
 }
 
 /**
@@ -26,12 +30,12 @@ export async function writeCheckpoint(ctx: EngineContext, key: SigningKey): Prom
     installation: ctx.installationId,
     last_id: head.id,
     last_hash: head.hash.toString('hex'),
-    iat: toRfc3339(now),
+    signed_at: toRfc3339(now),
   };
   const footer = JSON.stringify({ kid: key.pid, paserk: key.paserk });
-  const token = await v4.Sign(key.secretKey, { ...claims }, { footer: new TextEncoder().encode(footer), addIssuedAt: false, now: toDate(now) });
+  const token = await v4.Sign(key.secretKey, { ...claims }, { footer: new TextEncoder().encode(footer), addIssuedAt: false, nonExpiring: true });
   ctx.db.transaction(() => {
-    ctx.auditLog.addCheckpoint(now, head.id, head.hash, token);
+    ctx.auditLog.addCheckpoint(now, head.id, head.hash, key.pid, token);
     ctx.checkpointedId = head.id;
   }).immediate();
   return { lastId: head.id, lastHash: claims.last_hash, at: now, token };
@@ -43,18 +47,28 @@ export async function writeCheckpoint(ctx: EngineContext, key: SigningKey): Prom
  * with; an engine that signs nothing (the CLI) leaves it to one that does.
  */
 export async function routineCheckpoint(ctx: EngineContext): Promise<void> {
-  const key = ctx.keys.currentKey();
-  if (!key || ctx.auditLog.head().id === ctx.checkpointedId) return;
-  await writeCheckpoint(ctx, key);
+  if (!ctx.keys.signs || ctx.auditLog.head().id === ctx.checkpointedId) return;
+  await writeCheckpoint(ctx, await ctx.keys.signingKey());
   pruneAudit(ctx);
 }
 
-/** Retention: events older than policy.audit.retentionDays, or beyond maxEvents, go. */
+/**
+ * Retention: events older than policy.audit.retentionDays, or beyond maxEvents, go. The event that
+ * records the cut names the last event removed and its hash, in the same transaction, so the anchor
+ * the chain now starts from is itself vouched for by the chain.
+ */
 export function pruneAudit(ctx: EngineContext): void {
   const now = ctx.clock.now();
   const { retentionDays, maxEvents } = ctx.policy.audit;
-  const pruned = ctx.db
-    .transaction(() => ctx.auditLog.prune(now - retentionDays * 86_400_000, maxEvents))
+  ctx.db
+    .transaction(() => {
+      const cut = ctx.auditLog.prune(now - retentionDays * 86_400_000, maxEvents);
+      if (!cut) return;
+      audit(ctx, {
+        type: 'audit.pruned',
+        outcome: 'success',
+        detail: { events: cut.events, throughId: cut.anchor.id, throughHash: cut.anchor.hash.toString('hex') },
+      });
+    })
     .immediate();
-  if (pruned > 0) audit(ctx, { type: 'audit.pruned', outcome: 'success', detail: { events: pruned } });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { LockoutRules } from '../engine/policy.js';
 import type { ThrottleRepository, ThrottleRow } from '../store/throttle.js';
 
@@ -26,8 +27,10 @@ export class Throttle {
   constructor(
     private readonly repository: ThrottleRepository,
     private readonly rules: LockoutRules,
+    private readonly installationId: string,
   ) {}
 
+  /** `key` is always a username key (NFKC, case-folded); only its hash is stored. */
   check(key: string, now: number): ThrottleVerdict {
     const row = this.current(key, now);
     if (!row) return { allowed: true };
@@ -37,7 +40,7 @@ export class Throttle {
   }
 
   /** Counts a checked failure (call inside a write transaction). */
-  failure(key: string, now: number): FailureOutcome {
+  failure(key: string, now: number, isAccount: boolean): FailureOutcome {
     const row = this.current(key, now);
     if (!row && ++this.newNames % PRUNE_EVERY === 0) this.repository.pruneUnknown(this.rules.maxUnknownNames);
     const failures = (row?.failures ?? 0) + 1;
@@ -46,7 +49,8 @@ export class Throttle {
     const delaySeconds =
       !locked && failures >= freeFailures ? Math.min(initialDelaySeconds * 2 ** (failures - freeFailures), maxDelaySeconds) : undefined;
     this.repository.save({
-      username_key: key,
+      name_hash: this.hashOf(key),
+      account: isAccount ? 1 : 0,
       failures,
       delayed_until: delaySeconds === undefined ? 0 : now + delaySeconds * 1000,
       locked_until: locked ? now + lockSeconds * 1000 : null,
@@ -57,7 +61,7 @@ export class Throttle {
 
   /** A right password, or an administrator's unlock: the count, the delay and the lock go. */
   clear(key: string): boolean {
-    return this.repository.clear(key);
+    return this.repository.clear(this.hashOf(key));
   }
 
   /** The failure count and any delay or lock in force for a name. */
@@ -76,8 +80,16 @@ export class Throttle {
 
   /** The stored state, unless a lock on it has run out (which starts the count afresh). */
   private current(key: string, now: number): ThrottleRow | undefined {
-    const row = this.repository.find(key);
+    const row = this.repository.find(this.hashOf(key));
     if (row?.locked_until != null && row.locked_until <= now) return undefined;
     return row;
+  }
+
+  /**
+   * What the table holds instead of the name: a name that is no account may be a password typed
+   * into the wrong field, so it is never stored as it was typed.
+   */
+  private hashOf(key: string): string {
+    return createHash('sha256').update(`gatehouse throttle\0${this.installationId}\0${key}`).digest('hex');
   }
 }

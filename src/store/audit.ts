@@ -42,6 +42,7 @@ export interface CheckpointRow {
   at: number;
   last_id: number;
   last_hash: Buffer;
+  kid: string;
   token: string;
 }
 
@@ -56,7 +57,7 @@ export class AuditRepository {
   private readonly lastRow: Statement<[], { id: number; hash: Buffer | null }>;
   private readonly sequence: Statement<[], number>;
   private readonly page: Statement<[number, number], AuditRow>;
-  private readonly everything: Statement<[], StoredEvent>;
+  private readonly rawPageStmt: Statement<[number, number], StoredEvent>;
   private readonly anchorStmt: Statement<[], string>;
   private readonly setAnchorStmt: Statement;
   private readonly hashOf: Statement<[number], Buffer>;
@@ -77,7 +78,7 @@ export class AuditRepository {
     this.page = db.prepare(
       `SELECT ${COLUMNS}, lower(hex(hash)) AS hash FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`,
     );
-    this.everything = db.prepare(`SELECT ${COLUMNS}, hash FROM audit_events ORDER BY id`);
+    this.rawPageStmt = db.prepare(`SELECT ${COLUMNS}, hash FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`);
     this.anchorStmt = db.prepare("SELECT value FROM meta WHERE key = 'audit_anchor'").pluck() as Statement<[], string>;
     this.setAnchorStmt = db.prepare(
       "INSERT INTO meta (key, value) VALUES ('audit_anchor', @value) ON CONFLICT (key) DO UPDATE SET value = @value",
@@ -86,7 +87,7 @@ export class AuditRepository {
     this.cutByAge = db.prepare('SELECT max(id) FROM audit_events WHERE at < ?').pluck() as Statement<[number], number>;
     this.deleteUpTo = db.prepare('DELETE FROM audit_events WHERE id <= ?');
     this.countStmt = db.prepare('SELECT count(*) FROM audit_events').pluck() as Statement<[], number>;
-    this.insertCheckpointStmt = db.prepare('INSERT INTO audit_checkpoints (at, last_id, last_hash, token) VALUES (?, ?, ?, ?)');
+    this.insertCheckpointStmt = db.prepare('INSERT INTO audit_checkpoints (at, last_id, last_hash, kid, token) VALUES (?, ?, ?, ?, ?)');
     this.checkpointsStmt = db.prepare('SELECT * FROM audit_checkpoints ORDER BY id');
     this.lastCheckpointStmt = db.prepare('SELECT last_id FROM audit_checkpoints ORDER BY id DESC LIMIT 1').pluck() as Statement<[], number>;
     this.deleteCheckpointsUpTo = db.prepare('DELETE FROM audit_checkpoints WHERE last_id <= ?');
@@ -119,9 +120,9 @@ export class AuditRepository {
     return this.page.all(afterId, limit);
   }
 
-  /** Every stored event with its raw hash, oldest first (for verification). */
-  iterate(): IterableIterator<StoredEvent> {
-    return this.everything.iterate();
+  /** Stored events with their raw hashes after `afterId`, oldest first (for verification). */
+  rawPage(afterId: number, limit: number): StoredEvent[] {
+    return this.rawPageStmt.all(afterId, limit);
   }
 
   count(): number {
@@ -155,19 +156,19 @@ export class AuditRepository {
    * Retention (inside a write transaction): drops events older than `olderThan` and all but the
    * newest `keep`, remembering the last dropped event's hash so the rest still verifies.
    */
-  prune(olderThan: number, keep: number): number {
+  prune(olderThan: number, keep: number): { events: number; anchor: ChainAnchor } | undefined {
     const head = this.lastRow.get();
-    if (!head) return 0;
+    if (!head) return undefined;
     const cut = Math.max(this.cutByAge.get(olderThan) ?? 0, head.id - keep);
     const hash = cut > 0 ? this.hashOf.get(cut) : undefined;
-    if (!hash) return 0;
+    if (!hash) return undefined;
     this.setAnchorStmt.run({ value: JSON.stringify({ id: cut, hash: hash.toString('hex') }) });
     this.deleteCheckpointsUpTo.run(cut);
-    return this.deleteUpTo.run(cut).changes;
+    return { events: this.deleteUpTo.run(cut).changes, anchor: { id: cut, hash } };
   }
 
-  addCheckpoint(at: number, lastId: number, lastHash: Buffer, token: string): void {
-    this.insertCheckpointStmt.run(at, lastId, lastHash, token);
+  addCheckpoint(at: number, lastId: number, lastHash: Buffer, kid: string, token: string): void {
+    this.insertCheckpointStmt.run(at, lastId, lastHash, kid, token);
   }
 
   /** The last event the newest checkpoint vouches for (0 if none). */

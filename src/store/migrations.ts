@@ -95,9 +95,12 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
   // 2: account security: throttle state, a monotonic time mark, the audit hash chain and checkpoints.
   (db) => {
     db.exec(`
-      -- One row per submitted username (normalised), account or not.
+      -- One row per submitted username, account or not, keyed by a hash of the normalised name
+      -- (a name that is no account may be a password typed into the wrong field).
       CREATE TABLE throttle (
-        username_key TEXT PRIMARY KEY,
+        name_hash TEXT PRIMARY KEY,
+        -- whether the name was an account's when last counted; other names' rows are bounded
+        account INTEGER NOT NULL,
         -- consecutive failures whose password was checked
         failures INTEGER NOT NULL,
         -- no attempt is checked before this time (epoch ms)
@@ -105,7 +108,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
         locked_until INTEGER,
         updated_at INTEGER NOT NULL
       ) STRICT;
-      CREATE INDEX throttle_updated ON throttle(updated_at);
+      CREATE INDEX throttle_unknown ON throttle(account, updated_at);
 
       ALTER TABLE audit_events ADD COLUMN hash BLOB;
       CREATE INDEX audit_events_at ON audit_events(at);
@@ -115,6 +118,8 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
         at INTEGER NOT NULL,
         last_id INTEGER NOT NULL,
         last_hash BLOB NOT NULL,
+        -- the k4.pid of the signing key; signing_keys keeps that key's public half as long as this row
+        kid TEXT NOT NULL,
         -- a v4.public PASETO over the same facts, signed by the engine's signing key
         token TEXT NOT NULL
       ) STRICT;

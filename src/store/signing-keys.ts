@@ -29,7 +29,10 @@ export class SigningKeyRepository {
       `SELECT * FROM signing_keys WHERE protected_secret IS NOT NULL AND active_until > ?
        ORDER BY created_at DESC, rowid DESC LIMIT 1`,
     );
-    this.pruneRows = db.prepare('DELETE FROM signing_keys WHERE verify_until <= ?');
+    // A key that signed an audit checkpoint stays on record as long as the checkpoint does.
+    this.pruneRows = db.prepare(
+      'DELETE FROM signing_keys WHERE verify_until <= ? AND pid NOT IN (SELECT kid FROM audit_checkpoints)',
+    );
     this.retireRow = db.prepare(
       `UPDATE signing_keys SET active_until = min(active_until, @now), verify_until = min(verify_until, @verifyUntil)
        WHERE pid = @pid`,

@@ -1,14 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 
 export interface ThrottleRow {
-  username_key: string;
+  name_hash: string;
+  account: number;
   failures: number;
   delayed_until: number;
   locked_until: number | null;
   updated_at: number;
 }
 
-/** Throttle state per submitted username (normalised), whether or not it names an account. */
+/** Throttle state per submitted username (by hash), whether or not it names an account. */
 export class ThrottleRepository {
   private readonly byKey: Statement<[string], ThrottleRow>;
   private readonly upsert: Statement;
@@ -16,25 +17,23 @@ export class ThrottleRepository {
   private readonly pruneStmt: Statement;
 
   constructor(db: Database) {
-    this.byKey = db.prepare('SELECT * FROM throttle WHERE username_key = ?');
+    this.byKey = db.prepare('SELECT * FROM throttle WHERE name_hash = ?');
     this.upsert = db.prepare(
-      `INSERT INTO throttle (username_key, failures, delayed_until, locked_until, updated_at)
-       VALUES (@username_key, @failures, @delayed_until, @locked_until, @updated_at)
-       ON CONFLICT (username_key) DO UPDATE SET failures = excluded.failures, delayed_until = excluded.delayed_until,
-         locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
+      `INSERT INTO throttle (name_hash, account, failures, delayed_until, locked_until, updated_at)
+       VALUES (@name_hash, @account, @failures, @delayed_until, @locked_until, @updated_at)
+       ON CONFLICT (name_hash) DO UPDATE SET account = excluded.account, failures = excluded.failures,
+         delayed_until = excluded.delayed_until, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
     );
-    this.deleteRow = db.prepare('DELETE FROM throttle WHERE username_key = ?');
+    this.deleteRow = db.prepare('DELETE FROM throttle WHERE name_hash = ?');
     // Names that are no account, beyond the newest `?` of them.
     this.pruneStmt = db.prepare(
-      `DELETE FROM throttle WHERE username_key IN (
-         SELECT t.username_key FROM throttle t
-         WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.username_key = t.username_key)
-         ORDER BY t.updated_at DESC LIMIT -1 OFFSET ?)`,
+      `DELETE FROM throttle WHERE name_hash IN (
+         SELECT name_hash FROM throttle WHERE account = 0 ORDER BY updated_at DESC LIMIT -1 OFFSET ?)`,
     );
   }
 
-  find(usernameKey: string): ThrottleRow | undefined {
-    return this.byKey.get(usernameKey);
+  find(nameHash: string): ThrottleRow | undefined {
+    return this.byKey.get(nameHash);
   }
 
   save(row: ThrottleRow): void {
@@ -42,8 +41,8 @@ export class ThrottleRepository {
   }
 
   /** True if there was state to clear. */
-  clear(usernameKey: string): boolean {
-    return this.deleteRow.run(usernameKey).changes > 0;
+  clear(nameHash: string): boolean {
+    return this.deleteRow.run(nameHash).changes > 0;
   }
 
   /** Keeps the state of at most `keep` names that are not accounts (the most recently failed). */

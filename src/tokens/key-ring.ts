@@ -81,6 +81,11 @@ export class KeyRing {
     return key;
   }
 
+  /** Whether a key was ever recorded here (and is still on record, e.g. for an audit checkpoint). */
+  isRecorded(pid: string): boolean {
+    return this.repository.find(pid) !== undefined;
+  }
+
   /** Every key that may still verify a token, newest first. */
   published(): PublishedKey[] {
     const now = this.clock.now();
@@ -103,6 +108,23 @@ export class KeyRing {
     this.schedule(key.activeUntil - now);
     this.onChange(key.pid);
     return key;
+  }
+
+  /** Whether this engine has started signing (an administration-only engine never does). */
+  get signs(): boolean {
+    return this.started;
+  }
+
+  /**
+   * The engine has closed: a key held only in memory can sign no more, so it is recorded as
+   * retiring (its tokens still verify until they expire). A protected key is kept for the next start.
+   */
+  retireUnsaved(): void {
+    const key = this.current;
+    if (!key || this.options.protector) return;
+    const now = this.clock.now();
+    this.repository.retire(key.pid, now, now + this.options.tokenHorizonMs);
+    this.current = undefined;
   }
 
   /** Stops scheduled rotation and waits for one under way (the engine is closing). */
