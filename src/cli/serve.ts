@@ -32,7 +32,7 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     if (passwordFile) log(`created user "admin"; its one-time password is in ${passwordFile} and must be changed at first sign-in`);
     http.attach(engine);
     if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer })}\n`);
-    await stop.promise;
+    log(`stopping on ${await stop.promise}`);
   } finally {
     stop.dispose();
     await http?.close();
@@ -57,13 +57,13 @@ function parseIssuer(value: unknown): string | undefined {
 }
 
 /** Resolves on the first SIGTERM or SIGINT; installed before start-up, so a signal then stops cleanly too. */
-function stopSignal(): { promise: Promise<void>; signalled(): boolean; dispose(): void } {
+function stopSignal(): { promise: Promise<NodeJS.Signals>; signalled(): boolean; dispose(): void } {
   let received = false;
-  let onSignal!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    onSignal = () => {
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const promise = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
       received = true;
-      resolve();
+      resolve(signal);
     };
   });
   process.on('SIGTERM', onSignal);
