@@ -5,7 +5,7 @@ import { ResourceOwnerPassword } from 'simple-oauth2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { k4PublicKeyId, openEngine } from '../dist/index.js';
 import { PASSWORD, SECRET } from './helpers.js';
-import { fileTempDir, rawRequest, startServe, type RawResponse, type Served } from './serve-process.js';
+import { fileTempDir, rawRequest, rawRequests, startServe, type RawResponse, type Served } from './serve-process.js';
 
 // One `gatehouse serve` for the whole file, started as a child process on an ephemeral port, on a
 // database seeded beforehand through the engine library.
@@ -290,6 +290,11 @@ describe('refused requests', () => {
     ]) {
       expectError(await rawRequest(served.port, garbage), 400, 'invalid_request');
     }
+    // Also on a connection kept alive after a request that was answered.
+    const keys = `GET /keys HTTP/1.1\r\nHost: 127.0.0.1:${served.port}\r\n\r\n`;
+    const [first, second] = await rawRequests(served.port, [keys, 'HELLO\r\n\r\n']);
+    expect(first!.status).toBe(200);
+    expectError(second!, 400, 'invalid_request');
     await expectServing();
   });
 

@@ -107,10 +107,22 @@ export interface RawResponse {
 }
 
 /** Writes `request` as is to 127.0.0.1:port and reads one response (by Content-Length, or to the close). */
-export function rawRequest(port: number, request: string | Buffer): Promise<RawResponse> {
+export async function rawRequest(port: number, request: string): Promise<RawResponse> {
+  return (await rawRequests(port, [request]))[0]!;
+}
+
+/** Sends each request on one connection once the previous response has arrived; returns the responses. */
+export function rawRequests(port: number, requests: readonly string[]): Promise<RawResponse[]> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
+    const responses: RawResponse[] = [];
     let data = Buffer.alloc(0);
+    const next = () => {
+      if (responses.length === requests.length) {
+        socket.destroy();
+        resolve(responses);
+      } else socket.write(requests[responses.length]!);
+    };
     const parse = (final: boolean) => {
       const end = data.indexOf('\r\n\r\n');
       if (end < 0) return final ? reject(new Error(`no response: ${JSON.stringify(data.toString())}`)) : undefined;
@@ -120,11 +132,11 @@ export function rawRequest(port: number, request: string | Buffer): Promise<RawR
         const colon = line.indexOf(':');
         headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
       }
-      const body = data.subarray(end + 4);
-      const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
-      if (!final && (length === undefined || body.length < length)) return undefined;
-      socket.destroy();
-      resolve({ status: Number(statusLine!.split(' ')[1]), headers, body: body.subarray(0, length).toString('utf8') });
+      const length = headers['content-length'] === undefined ? data.length - end - 4 : Number(headers['content-length']);
+      if (!final && data.length < end + 4 + length) return undefined;
+      responses.push({ status: Number(statusLine!.split(' ')[1]), headers, body: data.subarray(end + 4, end + 4 + length).toString('utf8') });
+      data = data.subarray(end + 4 + length);
+      next();
     };
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
@@ -132,6 +144,6 @@ export function rawRequest(port: number, request: string | Buffer): Promise<RawR
     });
     socket.on('end', () => parse(true));
     socket.on('error', reject);
-    socket.write(request);
+    next();
   });
 }

@@ -32,7 +32,10 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     if (passwordFile) log(`created user "admin"; its one-time password is in ${passwordFile} and must be changed at first sign-in`);
     http.attach(engine);
     if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer })}\n`);
-    log(`stopping on ${await stop.promise}`);
+    const signal = await stop.promise;
+    const stopping = http.close(); // refuses new connections at once
+    log(`stopping on ${signal}`);
+    await stopping;
   } finally {
     stop.dispose();
     await http?.close();

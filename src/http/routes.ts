@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { RequestParams } from '../contracts.js';
 import type { Engine } from '../engine/engine.js';
 import { parseBasicAuthorization, type BasicCredentials } from '../oauth/client-auth.js';
 import { readForm } from './form.js';
@@ -11,43 +12,40 @@ export interface Route {
   handle(engine: Engine, req: IncomingMessage, baseUrl: string): Promise<Reply>;
 }
 
-const GET = ['GET', 'HEAD'] as const;
-const POST = ['POST'] as const;
+type FormOperation = (engine: Engine, params: RequestParams, basic: BasicCredentials | undefined) => Promise<Reply>;
 
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
-  [PATHS.metadata, { methods: GET, handle: async (engine, _req, baseUrl) => ok(authorizationServerMetadata(engine, baseUrl)) }],
-  [PATHS.keys, { methods: GET, handle: async (engine) => ok(keysDocument(engine)) }],
-  [
-    PATHS.token,
-    { methods: POST, handle: async (engine, req) => ok(await engine.token(await readForm(req), basicCredentials(req))) },
-  ],
+  [PATHS.metadata, document(authorizationServerMetadata)],
+  [PATHS.keys, document(keysDocument)],
+  [PATHS.token, form(async (engine, params, basic) => ok(await engine.token(params, basic)))],
   [
     PATHS.revoke,
-    {
-      methods: POST,
-      handle: async (engine, req) => {
-        await engine.revoke(await readForm(req), basicCredentials(req));
-        // RFC 7009 §2.2: 200 whether or not there was anything to revoke. Clients ignore the body, but
-        // some parse every answer as JSON (simple-oauth2), so it is an empty object.
-        return ok({});
-      },
-    },
+    form(async (engine, params, basic) => {
+      await engine.revoke(params, basic);
+      // RFC 7009 §2.2: 200 whether or not there was anything to revoke. Clients ignore the body, but
+      // some parse every answer as JSON (simple-oauth2), so it is an empty object.
+      return ok({});
+    }),
   ],
-  [
-    PATHS.introspect,
-    { methods: POST, handle: async (engine, req) => ok(await engine.introspect(await readForm(req), basicCredentials(req))) },
-  ],
+  [PATHS.introspect, form(async (engine, params, basic) => ok(await engine.introspect(params, basic)))],
   [
     PATHS.password,
-    {
-      methods: POST,
-      handle: async (engine, req) => {
-        await engine.changePassword(await readForm(req), basicCredentials(req));
-        return { status: 204 };
-      },
-    },
+    form(async (engine, params, basic) => {
+      await engine.changePassword(params, basic);
+      return { status: 204 };
+    }),
   ],
 ]);
+
+/** A GET endpoint answering a JSON document. */
+function document(make: (engine: Engine, baseUrl: string) => unknown): Route {
+  return { methods: ['GET', 'HEAD'], handle: async (engine, _req, baseUrl) => ok(make(engine, baseUrl)) };
+}
+
+/** A POST endpoint: the form parameters and any Basic credentials go to one engine operation. */
+function form(operation: FormOperation): Route {
+  return { methods: ['POST'], handle: async (engine, req) => operation(engine, await readForm(req), basicCredentials(req)) };
+}
 
 function ok(body: unknown): Reply {
   return { status: 200, body };

@@ -10,9 +10,10 @@ import { ROUTES } from './routes.js';
 const HOST = '127.0.0.1';
 /** Header bytes accepted (node answers more with 431, which we give a JSON body). */
 const MAX_HEADER_BYTES = 8 * 1024;
-/** Slow clients: time to send the headers, and the whole request. */
+/** Slow clients: time to send the headers, and the whole request (checked every second). */
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+const TIMEOUT_CHECK_MS = 1_000;
 /** How long close() lets requests in flight finish before cutting their connections. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -51,20 +52,28 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let port = requestedPort;
   let url = '';
   // The response in progress on each connection, so a socket-level error never writes into it.
-  const responses = new WeakMap<Duplex, ServerResponse>();
+  const inProgress = new WeakMap<Duplex, ServerResponse>();
 
   const server = createServer(
-    { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, requireHostHeader: false },
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      // A missing Host is refused by our guard, with a JSON body like every other error.
+      requireHostHeader: false,
+    },
     (req, res) => {
-      responses.set(req.socket, res);
+      inProgress.set(req.socket, res);
+      res.once('finish', () => inProgress.get(req.socket) === res && inProgress.delete(req.socket));
       void answer(req).then((reply) => {
-        if (req.socket.destroyed) return; // the client left, or a timeout already answered
-        send(req, res, reply, closing !== undefined);
+        if (reply && !req.socket.destroyed) send(req, res, reply, closing !== undefined);
       });
     },
   );
 
-  async function answer(req: IncomingMessage): Promise<Reply> {
+  /** The reply to a request; undefined when nobody is left to answer (the client left, or timed out). */
+  async function answer(req: IncomingMessage): Promise<Reply | undefined> {
     const path = req.url?.split('?', 1)[0];
     try {
       guardRequest(req, port, allowedOrigins);
@@ -78,6 +87,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       if (!engine) return unavailable('The server is starting.');
       return await route.handle(engine, req, url);
     } catch (error) {
+      // A body cut short because the connection went away is the client's doing, not a server fault.
+      if (req.socket.destroyed) return undefined;
       return errorReply(error, log, `${req.method} ${path}`);
     }
   }
@@ -85,21 +96,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // Requests node:http cannot hand us (unparsable, headers too large, too slow): it gives only the
   // socket, so the answer is written as bytes, with the same JSON body as any other error.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable || responses.get(socket)?.headersSent) {
+    if (error.code === 'ECONNRESET' || !socket.writable || inProgress.get(socket)?.headersSent) {
       socket.destroy();
       return;
     }
-    const [status, description] =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, `The request headers are larger than ${MAX_HEADER_BYTES} bytes.`]
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? [408, 'The request took too long to arrive.']
-          : [400, 'The request is not valid HTTP/1.1.'];
-    socket.end(rawErrorResponse(status, 'invalid_request', description));
+    if (error.code === 'HPE_HEADER_OVERFLOW') refuse(socket, 431, `The request headers are larger than ${MAX_HEADER_BYTES} bytes.`);
+    else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') refuse(socket, 408, 'The request took too long to arrive.');
+    else refuse(socket, 400, 'The request is not valid HTTP/1.1.');
   });
   // CONNECT (proxy tunnelling) never reaches the request handler; answer it too rather than hang up.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-    socket.end(rawErrorResponse(400, 'invalid_request', 'The request target must be a path (origin-form).'));
+    refuse(socket, 400, 'The request target must be a path (origin-form).');
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -121,11 +128,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve()); // resolves once every connection has ended
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+        // Stops listening and ends idle connections now; calls back once every connection has ended.
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
       });
       return closing;
     },
   };
+}
+
+/** Answers on a connection node:http has given up parsing, then closes it once the answer is out. */
+function refuse(socket: Duplex, status: number, description: string): void {
+  socket.end(rawErrorResponse(status, 'invalid_request', description), () => socket.destroy());
 }
