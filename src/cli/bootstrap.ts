@@ -6,7 +6,7 @@ import type { Engine } from '../engine/engine.js';
 import { CliError } from './errors.js';
 
 /** The app's own public client, for the password and refresh_token grants. */
-export const FIRST_PARTY_CLIENT = 'gatehouse-app';
+const FIRST_PARTY_CLIENT = 'gatehouse-app';
 const ALL_SCOPES = ['admin', 'records:read', 'records:write'];
 
 /** Registers the first-party client unless it exists (as IT may have changed it, it is left alone). */

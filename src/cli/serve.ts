@@ -5,7 +5,7 @@ import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
 
 /** The port `gatehouse serve` binds on 127.0.0.1 unless --port says otherwise. */
-export const DEFAULT_PORT = 8470;
+const DEFAULT_PORT = 8470;
 const MAX_ISSUER_LENGTH = 512;
 
 /**
@@ -33,6 +33,7 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     http.attach(engine);
     if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer })}\n`);
     const signal = await stop.promise;
+    stop.dispose(); // a second signal now ends the process at once (its default action), should closing hang
     const stopping = http.close(); // refuses new connections at once
     log(`stopping on ${signal}`);
     await stopping;

@@ -3,7 +3,7 @@ import type { RequestParams } from '../contracts.js';
 import { HttpError } from './http-error.js';
 
 /** Largest request body read; a form with a token and a password is far smaller. */
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 const FORM = 'application/x-www-form-urlencoded';
 
