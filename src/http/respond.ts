@@ -13,7 +13,7 @@ const COMMON_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 } as const;
 
-/** A route's answer: a status and, unless it is 204 (or an empty 200), a JSON body. */
+/** A route's answer: a status and, except for 204, a JSON body. */
 export interface Reply {
   status: number;
   body?: unknown;
