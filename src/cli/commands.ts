@@ -3,6 +3,7 @@ import { addClient, listClients, removeClient } from './clients-commands.js';
 import { hashPassword } from './hash-password.js';
 import { listKeys } from './keys-commands.js';
 import { passwd } from './passwd.js';
+import { serve } from './serve.js';
 import { listSessions, revokeSession } from './sessions-commands.js';
 import { addUser, disableUser, enableUser, listUsers, removeUser, resetPassword, showUser, unlockUser } from './users-commands.js';
 import { auditCheckpoint, exportAudit, verifyAudit } from './audit-commands.js';
@@ -65,5 +66,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [],
     usage: 'read a password on stdin, print its argon2id PHC string',
     run: ({ io, json }) => hashPassword(io, json),
+  },
+  {
+    path: ['serve'],
+    positionals: [],
+    options: { port: { type: 'string' }, issuer: { type: 'string' } },
+    usage: 'run the engine and its HTTP endpoints on 127.0.0.1 (--port N, default 8470; --issuer ID)',
+    run: serve,
   },
 ];

@@ -1,0 +1,83 @@
+import { openEngine, type Engine } from '../engine/engine.js';
+import { startHttpServer, type HttpServer } from '../http/server.js';
+import { bootstrapAdmin, ensureFirstPartyClient } from './bootstrap.js';
+import type { CommandContext } from './command.js';
+import { CliError } from './errors.js';
+
+/** The port `gatehouse serve` binds on 127.0.0.1 unless --port says otherwise. */
+const DEFAULT_PORT = 8470;
+const MAX_ISSUER_LENGTH = 512;
+
+/**
+ * `gatehouse serve`: the engine and its loopback HTTP adapter in one process. Prints one JSON line on
+ * stdout once it answers requests, logs one line per event on stderr, and stops cleanly on SIGTERM
+ * or SIGINT (requests in flight finish, then the engine closes).
+ */
+export async function serve({ io, values, db }: CommandContext): Promise<void> {
+  const port = parsePort(values.port);
+  const issuer = parseIssuer(values.issuer);
+  const log = (line: string) => io.stderr.write(`gatehouse: ${line}\n`);
+  const stop = stopSignal();
+  let http: HttpServer | undefined;
+  let engine: Engine | undefined;
+  try {
+    http = await startHttpServer({ port, log }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') throw new CliError('refused', `Port ${port} on 127.0.0.1 is already in use.`);
+      throw error;
+    });
+    // Bound first, so that the tokens' issuer is the URL actually served (with --port 0 too).
+    engine = await openEngine({ path: db, issuer: issuer ?? http.url });
+    ensureFirstPartyClient(engine);
+    const passwordFile = await bootstrapAdmin(engine, db);
+    if (passwordFile) log(`created user "admin"; its one-time password is in ${passwordFile} and must be changed at first sign-in`);
+    http.attach(engine);
+    if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer })}\n`);
+    const signal = await stop.promise;
+    stop.dispose(); // a second signal now ends the process at once (its default action), should closing hang
+    const stopping = http.close(); // refuses new connections at once
+    log(`stopping on ${signal}`);
+    await stopping;
+  } finally {
+    stop.dispose();
+    await http?.close();
+    await engine?.close();
+  }
+}
+
+function parsePort(value: unknown): number {
+  if (value === undefined) return DEFAULT_PORT;
+  if (typeof value !== 'string' || !/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new CliError('usage', '--port must be a whole number from 0 to 65535 (0 picks a free port).');
+  }
+  return Number(value);
+}
+
+function parseIssuer(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_ISSUER_LENGTH) {
+    throw new CliError('usage', `--issuer must be a non-empty identifier of at most ${MAX_ISSUER_LENGTH} characters.`);
+  }
+  return value;
+}
+
+/** Resolves on the first SIGTERM or SIGINT; installed before start-up, so a signal then stops cleanly too. */
+function stopSignal(): { promise: Promise<NodeJS.Signals>; signalled(): boolean; dispose(): void } {
+  let received = false;
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const promise = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
+      received = true;
+      resolve(signal);
+    };
+  });
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    promise,
+    signalled: () => received,
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}

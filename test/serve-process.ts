@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
+
+export const BIN = fileURLToPath(new URL('../bin/gatehouse.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A `gatehouse serve` child process that has printed its ready line. */
+export interface Served {
+  child: ChildProcess;
+  /** The ready line, parsed. */
+  ready: { issuer: string };
+  /** The base URL (from the issuer, unless --issuer was given). */
+  url: string;
+  port: number;
+  stdout(): string;
+  stderr(): string;
+  /** Sends the signal and resolves once the process has exited and closed its output. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+// Whatever a test left running (it failed before stopping it) is killed when the file ends.
+afterAll(async () => {
+  await Promise.all([...children].map((child) => stopChild(child, 'SIGKILL')));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp directory removed when the test file ends (for state shared across its tests). */
+export function fileTempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Runs the CLI with these arguments and collects its output, for commands that end by themselves. */
+export function runGatehouse(args: readonly string[]): Promise<Exit & { stdout: string; stderr: string }> {
+  const child = spawnTracked([BIN, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  return closed(child).then((exit) => ({ ...exit, stdout, stderr }));
+}
+
+/** Starts `node bin/gatehouse.js serve ARGS` and waits for its ready line (rejects if it exits first). */
+export async function startServe(args: readonly string[]): Promise<Served> {
+  const child = spawnTracked([BIN, 'serve', ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  const ready = await new Promise<{ issuer: string }>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))) as { issuer: string });
+    });
+    child.once('exit', (code) => reject(new Error(`gatehouse serve exited (${code}) before it was ready: ${stderr}`)));
+  });
+  const url = args.includes('--issuer') ? `http://127.0.0.1:${args[args.indexOf('--port') + 1]}` : ready.issuer;
+  return {
+    child,
+    ready,
+    url,
+    port: Number(new URL(url).port),
+    stdout: () => stdout,
+    stderr: () => stderr,
+    stop: (signal = 'SIGTERM') => stopChild(child, signal),
+  };
+}
+
+function spawnTracked(args: readonly string[]): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  void closed(child).then(() => children.delete(child));
+  return child;
+}
+
+function closed(child: ChildProcess): Promise<Exit> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<Exit> {
+  const done = closed(child);
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  return done;
+}
+
+/** A raw HTTP/1.1 exchange, for requests fetch will not send (odd Host lines, absolute targets). */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Writes `request` as is to 127.0.0.1:port and reads one response (by Content-Length, or to the close). */
+export async function rawRequest(port: number, request: string): Promise<RawResponse> {
+  return (await rawRequests(port, [request]))[0]!;
+}
+
+/** Sends each request on one connection once the previous response has arrived; returns the responses. */
+export function rawRequests(port: number, requests: readonly string[]): Promise<RawResponse[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const responses: RawResponse[] = [];
+    let data = Buffer.alloc(0);
+    const next = () => {
+      if (responses.length === requests.length) {
+        socket.destroy();
+        resolve(responses);
+      } else socket.write(requests[responses.length]!);
+    };
+    const parse = (final: boolean) => {
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) return final ? reject(new Error(`no response: ${JSON.stringify(data.toString())}`)) : undefined;
+      const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const length = headers['content-length'] === undefined ? data.length - end - 4 : Number(headers['content-length']);
+      if (!final && data.length < end + 4 + length) return undefined;
+      responses.push({ status: Number(statusLine!.split(' ')[1]), headers, body: data.subarray(end + 4, end + 4 + length).toString('utf8') });
+      data = data.subarray(end + 4 + length);
+      next();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      parse(false);
+    });
+    socket.on('end', () => parse(true));
+    socket.on('error', reject);
+    next();
+  });
+}
