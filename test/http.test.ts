@@ -238,9 +238,9 @@ describe('POST /password', () => {
     const refused = expectError(await change('carol', 'too short'), 400, 'invalid_request');
     expect(refused.policy_violations).toEqual([expect.stringContaining('at least 15 characters')]);
 
-    const changed = await change('carol', 'a brand new passphrase for carol');
+    const changed = await change('carol', 'a brand new passphrase of hers');
     expect([changed.status, changed.text]).toEqual([204, '']);
-    const signIn = await post('/token', [['grant_type', 'password'], ['client_id', 'gatehouse-app'], ['username', 'carol'], ['password', 'a brand new passphrase for carol']]);
+    const signIn = await post('/token', [['grant_type', 'password'], ['client_id', 'gatehouse-app'], ['username', 'carol'], ['password', 'a brand new passphrase of hers']]);
     expect(signIn.status).toBe(200);
     expect(JSON.parse(signIn.text).scope).toBe('records:read');
   });

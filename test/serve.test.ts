@@ -6,7 +6,7 @@ import { openEngine } from '../dist/index.js';
 import { PASSWORD, tempDir } from './helpers.js';
 import { fileTempDir, runGatehouse, startServe } from './serve-process.js';
 
-const NEW_ADMIN_PASSWORD = 'the administrator chose this one';
+const NEW_ADMIN_PASSWORD = 'the operator chose this one';
 
 async function post(url: string, form: Record<string, string>): Promise<{ status: number; body: string }> {
   const response = await fetch(url, { method: 'POST', body: new URLSearchParams(form) });

@@ -63,8 +63,8 @@ function textRows(page: readonly AuditRow[]): string {
 
 function report(result: AuditVerification): string {
   const pruned = result.prunedThrough > 0 ? `; events up to ${result.prunedThrough} were removed by retention` : '';
-  const summary = `${result.events} event(s) through id ${result.lastId}, ${result.checkpoints} signed checkpoint(s)${pruned}.`;
-  if (result.ok) return `The audit log is intact: ${summary}\nHead: ${result.headHash}`;
+  const summary = `${result.events} event(s) through id ${result.lastId}, ${result.checkpoints} signed checkpoint(s)${pruned}`;
+  if (result.ok) return `The audit log is intact: ${summary}.\nHead: ${result.headHash}`;
   return [`The audit log has been tampered with (${summary}):`, ...result.problems.map((p) => `  - ${p}`)].join('\n');
 }
 

@@ -40,6 +40,12 @@ export interface EngineContext {
   publishRevocations(revocations: readonly Revocation[]): void;
   /** Work that must finish before close (e.g. a rehash after sign-in). */
   track(task: Promise<unknown>): void;
+  /**
+   * Whether this engine runs retention (pruning sessions, revocations, audit events, throttle
+   * records). Administration-only engines (the CLI) do not: the app or server holding the same file
+   * may keep things longer under its own policy.
+   */
+  maintains: boolean;
   /** The last audit event a checkpoint of this engine vouches for. */
   checkpointedId: number;
   /** Called after each audit event is committed (checkpoints fall due this way). */

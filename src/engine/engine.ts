@@ -59,7 +59,9 @@ export interface EngineOptions {
   hashWorkers?: number | undefined;
   /**
    * Start a signing key while opening (default true), so keys are published before the first
-   * token. Administration-only callers (the CLI) pass false: a key is then made only if a token is.
+   * token. Administration-only callers (the CLI) pass false: a key is then made only if a token or
+   * an audit checkpoint is signed, and the engine runs no retention or pruning (the app or server on
+   * the same file does, under its own policy).
    */
   signingKeyAtOpen?: boolean | undefined;
 }
@@ -355,7 +357,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       (pid) => {
         audit(ctx, { type: 'key.started', outcome: 'success', detail: { pid } });
         // Rotation is daily by default: a good moment to drop what has expired, too.
-        pruneExpired(ctx);
+        if (ctx.maintains) pruneExpired(ctx);
         engine?.announceKeys(keys.published());
       },
     );
@@ -384,6 +386,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       }),
       publishRevocations: (revocations) => engine?.announceRevocations(revocations),
       track: (task) => engine?.track(task),
+      maintains: options.signingKeyAtOpen !== false,
       checkpointedId: auditLog.lastCheckpointedId(),
       audited: () => {
         if (++sinceCheckpoint < policy.audit.checkpointEvery) return;

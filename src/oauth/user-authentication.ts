@@ -47,8 +47,7 @@ export async function verifyUserPassword(ctx: EngineContext, request: PasswordCh
     try {
       result = await ctx.hasher.verify(user?.password_hash, password, request.priority);
     } catch (error) {
-      if (error instanceof HashBusyError) throw busy(error);
-      failedSignIn(ctx, username, user, clientId, 'hash_unavailable', purpose);
+      if (!(error instanceof HashBusyError)) failedSignIn(ctx, username, user, clientId, 'hash_unavailable', purpose);
       throw hashingUnavailable(error);
     }
     if (!user || !result.ok || user.disabled === 1) {
@@ -75,6 +74,7 @@ function refusal(verdict: Exclude<ThrottleVerdict, { allowed: true }>): OAuthErr
   });
 }
 
+/** Too many checks from other callers are waiting (HashBusyError): come back in a moment. */
 function busy(cause: unknown): OAuthError {
   return new OAuthError('server_error', 'Too many sign-ins are being checked right now; try again in a moment.', {
     status: 503,
@@ -83,8 +83,12 @@ function busy(cause: unknown): OAuthError {
   });
 }
 
-/** The hasher failed (a worker died): the same answer for every account, revealing nothing. */
+/**
+ * The hasher failed: busy (503 with Retry-After), or a worker died (500); the same answer for every
+ * account, revealing nothing.
+ */
 export function hashingUnavailable(cause: unknown): OAuthError {
+  if (cause instanceof HashBusyError) return busy(cause);
   return new OAuthError('server_error', 'Sign-in is temporarily unavailable; try again in a moment.', { cause });
 }
 

@@ -49,7 +49,7 @@ export async function writeCheckpoint(ctx: EngineContext, key: SigningKey): Prom
 export async function routineCheckpoint(ctx: EngineContext): Promise<void> {
   if (!ctx.keys.signs || ctx.auditLog.head().id === ctx.checkpointedId) return;
   await writeCheckpoint(ctx, await ctx.keys.signingKey());
-  pruneAudit(ctx);
+  if (ctx.maintains) pruneAudit(ctx);
 }
 
 /**
