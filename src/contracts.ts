@@ -190,3 +190,57 @@ export interface AuditVerification {
   /** One sentence for each problem found; empty when ok. */
   problems: string[];
 }
+
+/** What a resource service needs before it may answer: whose tokens to accept and what is revoked. */
+export interface ResourceSnapshot {
+  issuer: string;
+  audience: string;
+  keys: PublishedKey[];
+  revocations: Revocation[];
+}
+
+/**
+ * Messages from the process hosting the engine to its resource service (over the Node child-process
+ * IPC channel, or Electron's utilityProcess port). Messages arrive in order: an `ack` answers a
+ * `sync` only after everything sent before it was applied.
+ */
+export type ToResourceService =
+  | { type: 'snapshot'; snapshot: ResourceSnapshot }
+  | { type: 'keys'; keys: PublishedKey[] }
+  | { type: 'revocations'; revocations: Revocation[] }
+  | { type: 'sync'; seq: number }
+  | { type: 'introspection'; id: number; result: IntrospectionResponse };
+
+/** Messages from a resource service to the process hosting the engine. */
+export type FromResourceService =
+  | { type: 'listening'; port: number }
+  /** The snapshot is applied: from now on the service answers requests. */
+  | { type: 'ready' }
+  | { type: 'ack'; seq: number }
+  /** Fallback only (e.g. a token signed by a key the service has not been sent): ask the engine. */
+  | { type: 'introspect'; id: number; token: string };
+
+/** The records API of the bundled resource service (see docs/api.md). Times are epoch ms. */
+export interface RecordItem {
+  id: string;
+  title: string;
+  body: string;
+  /** The `sub` (user id) of the token that created it. */
+  owner: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RecordPage {
+  items: RecordItem[];
+  /** Pass as `?cursor=` for the next page; null on the last page. */
+  next: string | null;
+}
+
+/** `GET /api/me`: who the token speaks for. `exp` is epoch seconds. */
+export interface MeResponse {
+  sub: string;
+  username: string;
+  scope: string[];
+  exp: number;
+}
