@@ -1,5 +1,6 @@
 import { openEngine, type Engine } from '../engine/engine.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
+import { listenForChanges, type ChangeListener } from '../store/change-signal.js';
 import { bootstrapAdmin, ensureFirstPartyClient } from './bootstrap.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
@@ -20,6 +21,7 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
   const stop = stopSignal();
   let http: HttpServer | undefined;
   let engine: Engine | undefined;
+  let changes: ChangeListener | undefined;
   try {
     http = await startHttpServer({ port, log }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') throw new CliError('refused', `Port ${port} on 127.0.0.1 is already in use.`);
@@ -31,6 +33,9 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     const passwordFile = await bootstrapAdmin(engine, db);
     if (passwordFile) log(`created user "admin"; its one-time password is in ${passwordFile} and must be changed at first sign-in`);
     http.attach(engine);
+    const opened = engine;
+    // The CLI nudges us after each change it makes, so the next request here already sees it.
+    changes = await listenForChanges(db, async () => opened.checkForChanges(), log);
     if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer })}\n`);
     const signal = await stop.promise;
     stop.dispose(); // a second signal now ends the process at once (its default action), should closing hang
@@ -39,6 +44,7 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     await stopping;
   } finally {
     stop.dispose();
+    await changes?.close();
     await http?.close();
     await engine?.close();
   }
