@@ -1,0 +1,48 @@
+import Database from 'better-sqlite3';
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Observation only: wraps better-sqlite3's Statement#run in this process (the engine in dist/ uses
+ * the same module instance) to record every write transaction — from BEGIN to COMMIT, the commit
+ * (where synchronous=FULL fsyncs the WAL) on its own — and every autocommitted write. All of it runs
+ * on the calling thread, so these are stretches during which the event loop is held.
+ */
+export function instrumentSqlite() {
+  const probe = new Database(':memory:');
+  const Statement = Object.getPrototypeOf(probe.prepare('SELECT 1'));
+  probe.close();
+  const original = Statement.run;
+  const events = [];
+  let open; // the transaction in progress: { start }
+  Statement.run = function run(...args) {
+    const db = this.database;
+    const source = this.source;
+    const wasInTransaction = db.inTransaction;
+    const start = performance.now();
+    try {
+      return original.apply(this, args);
+    } finally {
+      const end = performance.now();
+      if (source.startsWith('BEGIN')) open = { start };
+      else if (source === 'COMMIT' && open) {
+        events.push({ kind: 'transaction', start: open.start, end, ms: end - open.start, commitMs: end - start });
+        open = undefined;
+      } else if (!wasInTransaction && !source.startsWith('ROLLBACK') && !/^\s*(SELECT|PRAGMA)/i.test(source)) {
+        events.push({ kind: 'autocommit', start, end, ms: end - start, commitMs: end - start });
+      }
+    }
+  };
+  return {
+    events,
+    /** Events that overlap the interval [from, to] (performance.now() times). */
+    within(from, to) {
+      return events.filter((e) => e.end >= from && e.start <= to);
+    },
+    clear() {
+      events.length = 0;
+    },
+    restore() {
+      Statement.run = original;
+    },
+  };
+}

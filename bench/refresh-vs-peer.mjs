@@ -1,0 +1,107 @@
+// refresh_vs_peer: refresh-grant throughput over loopback HTTP with durable SQLite writes.
+// Gatehouse: its HTTP adapter and engine in one server process (bench/servers/gatehouse-http.mjs,
+// what `gatehouse serve` runs). Peer: node:http + @node-oauth/oauth2-server 5 with a better-sqlite3
+// model under the same pragmas (bench/servers/peer-oauth2-server.mjs). Both are driven by autocannon
+// from this process with the same connections and request count; every request presents a refresh
+// token never used before, from a pool written into each database before the round, so every
+// answer is a real rotation: the old token spent, a new one stored durably (fsync), new tokens
+// returned. Throughput = 200 answers ÷ wall time of the round. Rounds alternate between the two.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { addUsers, benchEngine, CLIENT_ID, insertSessions, phcHash, SCOPE, scratchDir } from './lib/fixtures.mjs';
+import { drive, startServer } from './lib/load.mjs';
+import { median, round, summary } from './lib/stats.mjs';
+import { seedPeer } from './servers/peer-schema.mjs';
+
+export const figures = [
+  {
+    id: 'refresh_vs_peer',
+    what: 'refresh-grant throughput over loopback HTTP (durable, rotating) ÷ @node-oauth/oauth2-server 5 + better-sqlite3',
+    unit: '×',
+    target: { min: 1.0 },
+  },
+];
+
+const CONNECTIONS = 8;
+const USERS = 10;
+
+export async function measure({ quick, profile }) {
+  const rounds = quick ? 2 : 4;
+  const seconds = quick ? 2 : 4;
+  const dir = scratchDir('refresh');
+  const ghPath = join(dir, 'gatehouse.db');
+  const peerPath = join(dir, 'peer.db');
+  const engine = await benchEngine(ghPath);
+  const userIds = await addUsers(engine, Array.from({ length: USERS }, (_, i) => `member${i}`), phcHash());
+  await engine.close();
+  seedPeer(peerPath, { clientId: CLIENT_ID, users: USERS, count: 0, scope: SCOPE.join(' ') });
+
+  const gatehouse = await startServer('gatehouse-http.mjs', [ghPath], { profile });
+  const peer = await startServer('peer-oauth2-server.mjs', [peerPath], { profile });
+  const sides = {
+    gatehouse: { server: gatehouse, pool: (n) => insertSessions(ghPath, { userIds, count: n }), runs: [] },
+    peer: { server: peer, pool: (n) => seedPeer(peerPath, { clientId: CLIENT_ID, users: USERS, count: n, scope: SCOPE.join(' ') }), runs: [] },
+  };
+  // A round lasts `seconds`; its pool holds three times what the warm-up rate would use.
+  let poolSize = 0;
+  const round1 = async (name, { requests, duration }) => {
+    const side = sides[name];
+    // Spare tokens: autocannon may build a request per connection that it never sends.
+    const tokens = side.pool((requests ?? poolSize) + 4 * CONNECTIONS);
+    let next = 0;
+    const result = await drive({
+      url: side.server.url,
+      method: 'POST',
+      path: '/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: () => `grant_type=refresh_token&client_id=${CLIENT_ID}&refresh_token=${tokens[next++]}`,
+      connections: CONNECTIONS,
+      ...(requests ? { amount: requests } : { duration }),
+    });
+    if (next > tokens.length) throw new Error(`${name}: the pool of ${tokens.length} refresh tokens ran out (raise it)`);
+    if (result.non2xx > 0 || result.errors > 0) {
+      throw new Error(`${name}: ${result.non2xx} non-2xx answers and ${result.errors} errors in ${result.ok} refreshes: ${side.server.stderr()}`);
+    }
+    return result;
+  };
+  try {
+    // Warm-up (JIT, page cache, first key use), not counted; it also sizes the pools.
+    const warm = [await round1('gatehouse', { requests: 300 }), await round1('peer', { requests: 300 })];
+    poolSize = Math.ceil(Math.max(...warm.map((w) => w.rps)) * seconds * 3) + 500;
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? ['gatehouse', 'peer'] : ['peer', 'gatehouse'];
+      for (const name of order) sides[name].runs.push(await round1(name, { duration: seconds }));
+    }
+  } finally {
+    await gatehouse.stop();
+    await peer.stop();
+  }
+  // Every 200 was a rotation: the presented token is marked used and a successor is stored.
+  const db = new Database(ghPath, { readonly: true });
+  const used = db.prepare('SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL').pluck().get();
+  db.close();
+
+  const rps = (name) => sides[name].runs.map((r) => r.rps);
+  const p50 = (name) => sides[name].runs.map((r) => r.latencyP50);
+  const value = median(rps('gatehouse')) / median(rps('peer'));
+  return {
+    refresh_vs_peer: {
+      value: round(value, 3),
+      gatehouse_rps: summary(rps('gatehouse'), 0),
+      peer_rps: summary(rps('peer'), 0),
+      gatehouse_latency_p50_ms: summary(p50('gatehouse'), 1),
+      peer_latency_p50_ms: summary(p50('peer'), 1),
+      gatehouse_rotations_recorded: used,
+      rounds,
+      seconds_per_round: seconds,
+      refreshes: { gatehouse: sides.gatehouse.runs.reduce((n, r) => n + r.ok, 0), peer: sides.peer.runs.reduce((n, r) => n + r.ok, 0) },
+      connections: CONNECTIONS,
+      commits_per_refresh: { gatehouse: 1, peer: 2 },
+      summary:
+        `${rounds} alternating ${seconds} s rounds over ${CONNECTIONS} keep-alive connections: Gatehouse ${round(median(rps('gatehouse')), 0)}/s ` +
+        `(p50 ${round(median(p50('gatehouse')), 1)} ms) vs oauth2-server ${round(median(rps('peer')), 0)}/s (p50 ${round(median(p50('peer')), 1)} ms). ` +
+        `Per refresh Gatehouse commits once (rotation, reuse-detection state, session touch and audit event in one BEGIN IMMEDIATE) and signs a PASETO; ` +
+        `the peer commits twice (DELETE the old token; INSERT access + refresh) and returns opaque tokens.`,
+    },
+  };
+}
