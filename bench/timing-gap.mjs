@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { OAuthError } from '../dist/index.js';
 import { addUsers, benchEngine, CLIENT_ID, phcHash, scratchDir, WRONG_PASSWORD } from './lib/fixtures.mjs';
-import { median, round, summary } from './lib/stats.mjs';
+import { bootstrapInterval, median, round, summary } from './lib/stats.mjs';
 
 export const figures = [
   {
@@ -17,7 +17,7 @@ export const figures = [
 ];
 
 export async function measure({ quick }) {
-  const pairs = quick ? 16 : 60;
+  const pairs = quick ? 16 : 64;
   const engine = await benchEngine(join(scratchDir('timing'), 'auth.db'), { hashWorkers: 2 });
   try {
     const accounts = Array.from({ length: pairs + 4 }, (_, i) => `member${i}`);
@@ -48,17 +48,20 @@ export async function measure({ quick }) {
     }
     const gap = Math.abs(median(unknown) - median(wrong)) / median(wrong);
     const paired = unknown.map((u, i) => u - wrong[i]);
+    const pick = (list, indices) => indices.map((i) => list[i]);
+    const interval = bootstrapInterval(pairs, (ix) => Math.abs(median(pick(unknown, ix)) - median(pick(wrong, ix))) / median(pick(wrong, ix)));
     return {
       timing_gap: {
         value: round(gap, 4),
         unknown_user_ms: summary(unknown, 1),
         wrong_password_ms: summary(wrong, 1),
         paired_difference_ms: summary(paired, 1),
+        bootstrap_95: interval.map((x) => round(x, 4)),
         pairs,
         via: 'library (engine.token, priority app), 2 hash workers, pairs started together',
         summary:
           `${pairs} pairs: unknown user p50 ${round(median(unknown), 1)} ms vs wrong password p50 ${round(median(wrong), 1)} ms ` +
-          `(median paired difference ${round(median(paired), 1)} ms); both answer invalid_grant after one argon2id run and one audited, counted failure.`,
+          `(median paired difference ${round(median(paired), 1)} ms; 95% bootstrap interval of the figure ${round(interval[0], 3)}–${round(interval[1], 3)}); both answer invalid_grant after one argon2id run and one audited, counted failure.`,
       },
     };
   } finally {

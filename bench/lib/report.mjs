@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { cpus, platform, arch } from 'node:os';
+import { arch, cpus, loadavg, platform } from 'node:os';
 
 /**
  * A table row: one target of one figure. `key` is where the measured number sits in the figure's
@@ -32,6 +32,7 @@ export function runInfo() {
     node: process.version,
     platform: `${platform()} ${arch()}`,
     cpus: `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}`,
+    loadavg_1m_at_start: Math.round(loadavg()[0] * 100) / 100,
   };
 }
 
@@ -41,7 +42,7 @@ export function runInfo() {
  */
 export function formatTable(figures, outcomes, info) {
   const lines = [];
-  lines.push(`Gatehouse benchmarks — ${info.date} — Node ${info.node}, ${info.platform}, ${info.cpus}`);
+  lines.push(`Gatehouse benchmarks — ${info.date} — Node ${info.node}, ${info.platform}, ${info.cpus}, load average ${info.loadavg_1m_at_start}`);
   lines.push('');
   const header = ['id', 'measured', 'target', 'met'];
   const table = [];
@@ -68,7 +69,8 @@ export function formatTable(figures, outcomes, info) {
     const outcome = outcomes.get(figure.id);
     if (!outcome) continue;
     const text = outcome.skipped ?? outcome.error ?? outcome.result.summary;
-    if (text) lines.push(`${figure.id}: ${text}`);
+    const load = outcome.result?.loadavg_1m;
+    if (text) lines.push(`${figure.id}: ${text}${load ? ` [load ${load.before} → ${load.after}]` : ''}`);
   }
   return lines.join('\n');
 }

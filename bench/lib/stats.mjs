@@ -43,3 +43,16 @@ export async function timeAsync(fn) {
   await fn();
   return performance.now() - start;
 }
+
+/**
+ * A 95% percentile-bootstrap interval of `statistic(indices)` over `n` paired samples: how far a
+ * figure could move from sampling noise alone.
+ */
+export function bootstrapInterval(n, statistic, iterations = 2000) {
+  const values = [];
+  for (let b = 0; b < iterations; b++) {
+    const indices = Array.from({ length: n }, () => Math.floor(Math.random() * n));
+    values.push(statistic(indices));
+  }
+  return [quantile(values, 0.025), quantile(values, 0.975)];
+}
