@@ -39,8 +39,8 @@ export async function measure({ quick, profile }) {
   const gatehouse = await startServer('gatehouse-http.mjs', [ghPath], { profile });
   const peer = await startServer('peer-oauth2-server.mjs', [peerPath], { profile });
   const sides = {
-    gatehouse: { server: gatehouse, pool: (n) => insertSessions(ghPath, { userIds, count: n }), runs: [] },
-    peer: { server: peer, pool: (n) => seedPeer(peerPath, { clientId: CLIENT_ID, users: USERS, count: n, scope: SCOPE.join(' ') }), runs: [] },
+    gatehouse: { server: gatehouse, pool: (n) => insertSessions(ghPath, { userIds, count: n }), runs: [], all: [] },
+    peer: { server: peer, pool: (n) => seedPeer(peerPath, { clientId: CLIENT_ID, users: USERS, count: n, scope: SCOPE.join(' ') }), runs: [], all: [] },
   };
   // A round lasts `seconds`; its pool holds three times what the warm-up rate would use.
   let poolSize = 0;
@@ -62,6 +62,7 @@ export async function measure({ quick, profile }) {
     if (result.non2xx > 0 || result.errors > 0) {
       throw new Error(`${name}: ${result.non2xx} non-2xx answers and ${result.errors} errors in ${result.ok} refreshes: ${side.server.stderr()}`);
     }
+    side.all.push(result);
     return result;
   };
   try {
@@ -80,6 +81,16 @@ export async function measure({ quick, profile }) {
   const db = new Database(ghPath, { readonly: true });
   const used = db.prepare('SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL').pluck().get();
   db.close();
+  // And the peer's: one access token stored per refresh it answered. A timed round ends with up to
+  // one request per connection in flight, done by the server but not counted by the client.
+  const peerDb = new Database(peerPath, { readonly: true });
+  const peerIssued = peerDb.prepare('SELECT count(*) FROM access_tokens').pluck().get();
+  peerDb.close();
+  const answered = (name) => sides[name].all.reduce((n, r) => n + r.ok, 0);
+  const uncounted = (stored, name) => stored - answered(name) < 0 || stored - answered(name) > CONNECTIONS * sides[name].runs.length;
+  if (uncounted(used, 'gatehouse') || uncounted(peerIssued, 'peer')) {
+    throw new Error(`answers and stored rotations disagree: gatehouse ${answered('gatehouse')} vs ${used}, peer ${answered('peer')} vs ${peerIssued}`);
+  }
 
   const rps = (name) => sides[name].runs.map((r) => r.rps);
   const p50 = (name) => sides[name].runs.map((r) => r.latencyP50);
@@ -91,7 +102,7 @@ export async function measure({ quick, profile }) {
       peer_rps: summary(rps('peer'), 0),
       gatehouse_latency_p50_ms: summary(p50('gatehouse'), 1),
       peer_latency_p50_ms: summary(p50('peer'), 1),
-      gatehouse_rotations_recorded: used,
+      rotations_recorded: { gatehouse: used, peer: peerIssued },
       rounds,
       seconds_per_round: seconds,
       refreshes: { gatehouse: sides.gatehouse.runs.reduce((n, r) => n + r.ok, 0), peer: sides.peer.runs.reduce((n, r) => n + r.ok, 0) },

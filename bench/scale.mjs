@@ -28,7 +28,7 @@ export async function measure({ quick }) {
   // Refresh time is mostly the commit's fsync, whose distribution has two modes on this disk; a
   // p50 needs hundreds of samples to settle.
   const refreshes = quick ? 100 : 400;
-  const opens = 2;
+  const opens = 3;
   const dir = scratchDir('scale');
   const fullPath = join(dir, 'full.db');
   const emptyPath = join(dir, 'empty.db');
