@@ -42,7 +42,8 @@ export async function measure({ quick, profile }) {
     gatehouse: { server: gatehouse, pool: (n) => insertSessions(ghPath, { userIds, count: n }), runs: [], all: [] },
     peer: { server: peer, pool: (n) => seedPeer(peerPath, { clientId: CLIENT_ID, users: USERS, count: n, scope: SCOPE.join(' ') }), runs: [], all: [] },
   };
-  // A round lasts `seconds`; its pool holds three times what the warm-up rate would use.
+  // A round lasts `seconds`; its pool holds three times what the warm-up rate would use, and never
+  // less than 1500 a second (fsync times, and so rates, swing with the machine's other work).
   let poolSize = 0;
   const round1 = async (name, { requests, duration }) => {
     const side = sides[name];
@@ -68,7 +69,7 @@ export async function measure({ quick, profile }) {
   try {
     // Warm-up (JIT, page cache, first key use), not counted; it also sizes the pools.
     const warm = [await round1('gatehouse', { requests: 300 }), await round1('peer', { requests: 300 })];
-    poolSize = Math.ceil(Math.max(...warm.map((w) => w.rps)) * seconds * 3) + 500;
+    poolSize = Math.ceil(Math.max(1500, 3 * Math.max(...warm.map((w) => w.rps))) * seconds);
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? ['gatehouse', 'peer'] : ['peer', 'gatehouse'];
       for (const name of order) sides[name].runs.push(await round1(name, { duration: seconds }));

@@ -89,7 +89,7 @@ export async function measure({ quick }) {
     const signIns = { full: [], empty: [] };
     for (let i = 0; i < signInPairs; i++) {
       const [a, b] = await Promise.all([
-        timed(() => signIn(full, `user${1000 + i * 7919}`)),
+        timed(() => signIn(full, `user${(1000 + i * 7919) % SIZE.users}`)),
         timed(() => signIn(empty, emptyUsers[i])),
       ]);
       signIns.full.push(a);
