@@ -27,7 +27,7 @@ const USERS = 10;
 
 export async function measure({ quick, profile }) {
   const rounds = quick ? 2 : 4;
-  const seconds = quick ? 2 : 4;
+  const seconds = quick ? 2 : 3;
   const dir = scratchDir('refresh');
   const ghPath = join(dir, 'gatehouse.db');
   const peerPath = join(dir, 'peer.db');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openEngine } from '../dist/index.js';
+import { openDatabase } from '../dist/store/database.js';
 import { fillAuthDatabase } from './lib/fill.mjs';
 import { addUsers, benchEngine, CLIENT_ID, fileBytes, insertSessions, PASSWORD, phcHash, SCOPE, scratchDir } from './lib/fixtures.mjs';
 import { instrumentSqlite } from './lib/sqlite-timing.mjs';
@@ -54,18 +55,36 @@ export async function measure({ quick }) {
   await emptyEngine.close();
   const emptyTokens = insertSessions(emptyPath, { userIds: emptyUserIds, count: refreshes + 20 });
 
-  // openEngine on each, closed again at once; the full one taken apart afterwards.
+  // openEngine on each, closed again at once, three times; then its parts, on the same files:
+  // openDatabase (vet with the quick_check worker, open, pragmas, migrate) and that worker alone.
+  // What openEngine adds to openDatabase is the first signing key with its retention prune.
   const openTimes = { full: [], empty: [] };
+  const dbTimes = { full: [], empty: [] };
+  const checkTimes = { full: [], empty: [] };
   for (let i = 0; i < opens; i++) {
     for (const [name, path] of [['full', fullPath], ['empty', emptyPath]]) {
       t0 = performance.now();
       const engine = await openEngine({ path, hashWorkers: 1 });
       openTimes[name].push(performance.now() - t0);
       await engine.close();
+      t0 = performance.now();
+      const { db } = await openDatabase(path);
+      dbTimes[name].push(performance.now() - t0);
+      db.close();
+      checkTimes[name].push(await quickCheckWorker(path));
     }
   }
-  const parts = { ...openParts(fullPath), quick_check_worker: round(await quickCheckWorker(fullPath), 0) };
-  const emptyParts = { quick_check_worker: round(await quickCheckWorker(emptyPath), 0) };
+  const partsOf = (name) => ({
+    open_engine: round(median(openTimes[name]), 0),
+    open_database: round(median(dbTimes[name]), 0),
+    quick_check_worker: round(median(checkTimes[name]), 0),
+    first_key_and_prune: round(median(openTimes[name]) - median(dbTimes[name]), 0),
+  });
+  const parts = { ...partsOf('full'), ...pruneStatements(fullPath) };
+  const emptyParts = partsOf('empty');
+  // What openEngine would take at this size without those two: the rest, by difference.
+  parts.rest = Math.max(0, parts.open_engine - parts.quick_check_worker - parts.prune);
+  emptyParts.rest = Math.max(0, emptyParts.open_engine - emptyParts.quick_check_worker);
 
   // Both engines open side by side, one hash worker each.
   const full = await openEngine({ path: fullPath, hashWorkers: 1 });
@@ -137,9 +156,9 @@ export async function measure({ quick }) {
           `sign-in p50 ${round(median(signIns.full), 0)} vs ${round(median(signIns.empty), 0)} ms (${signInPairs} pairs, ratio ${round(signInRatio, 3)}), ` +
           `refresh p50 ${round(median(refreshTimes.full), 2)} vs ${round(median(refreshTimes.empty), 2)} ms (${refreshes} each, ratio ${round(refreshRatio, 3)}; ` +
           `its transaction's statements ${round(median(statements.full), 3)} vs ${round(median(statements.empty), 3)} ms, its commit ${round(median(commits.full), 2)} vs ${round(median(commits.empty), 2)} ms). ` +
-          `openEngine ${round(openMs, 0)} ms at that size (empty file: ${round(median(openTimes.empty), 0)} ms), of which ` +
-          `the vetting quick_check in its worker ≈ ${parts.quick_check_worker} ms (${emptyParts.quick_check_worker} ms on the empty file, mostly starting the worker) ` +
-          `and the retention prune at open ≈ ${parts.prune} ms (measured apart, same file).`,
+          `openEngine ${round(openMs, 0)} ms at that size (empty file: ${emptyParts.open_engine} ms): openDatabase ${parts.open_database} ms ` +
+          `(${emptyParts.open_database}), of which its quick_check worker ${parts.quick_check_worker} ms (${emptyParts.quick_check_worker}); ` +
+          `first signing key with retention prune ${parts.first_key_and_prune} ms (${emptyParts.first_key_and_prune}), of which the prune statements ${parts.prune} ms; the rest ≈ ${parts.rest} ms (${emptyParts.rest}).`,
       },
     };
   } finally {
@@ -169,21 +188,15 @@ function rowCountsOf(path) {
 }
 
 /**
- * The two big costs inside openEngine, measured apart on the same file: the vetting integrity
- * check (every page read, in a worker thread, awaited), and the retention statements run when the
- * first signing key starts (sessions.prune, in a transaction rolled back here, so nothing changes).
+ * The retention statements that run when the engine starts its first signing key (sessions.prune),
+ * timed in a transaction rolled back here, so nothing changes.
  */
-function openParts(path) {
-  const ro = new Database(path, { readonly: true });
-  let t0 = performance.now();
-  ro.pragma('quick_check');
-  const quickCheck = performance.now() - t0;
-  ro.close();
+function pruneStatements(path) {
   const db = new Database(path);
   const now = Date.now();
   try {
     db.exec('BEGIN IMMEDIATE');
-    t0 = performance.now();
+    let t0 = performance.now();
     db.prepare(
       `DELETE FROM refresh_tokens WHERE session_id IN
          (SELECT id FROM sessions WHERE revoked_at IS NOT NULL OR max(expires_at, access_expires_at) <= ?)`,
@@ -194,7 +207,6 @@ function openParts(path) {
     const pruneSessions = performance.now() - t0;
     db.exec('ROLLBACK');
     return {
-      quick_check: round(quickCheck, 0),
       prune: round(pruneTokens + pruneSessions, 0),
       prune_refresh_tokens: round(pruneTokens, 0),
       prune_sessions: round(pruneSessions, 0),

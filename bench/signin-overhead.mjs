@@ -7,7 +7,7 @@ import { DEFAULT_POLICY } from '../dist/index.js';
 import { defaultPoolSize, HashPool } from '../dist/passwords/hash-pool.js';
 import { addUsers, benchEngine, CLIENT_ID, PASSWORD, phcHash, scratchDir } from './lib/fixtures.mjs';
 import { instrumentSqlite } from './lib/sqlite-timing.mjs';
-import { median, round, summary } from './lib/stats.mjs';
+import { bootstrapInterval, median, round, summary } from './lib/stats.mjs';
 
 export const figures = [
   {
@@ -19,7 +19,7 @@ export const figures = [
 ];
 
 export async function measure({ quick }) {
-  const samples = quick ? 6 : 20;
+  const samples = quick ? 6 : 30;
   const params = DEFAULT_POLICY.argon2;
   const sqlite = instrumentSqlite();
   const engine = await benchEngine(join(scratchDir('signin'), 'auth.db'));
@@ -54,21 +54,28 @@ export async function measure({ quick }) {
     const worker = [];
     const writes = [];
     for (let i = 0; i < samples; i++) {
-      here.push(await timed(bareHere));
-      sqlite.clear();
-      signin.push(
-        await timed(async () => {
-          const result = await signIn(names[i]);
-          if (typeof result.access_token !== 'string') throw new Error('sign-in failed');
-        }),
-      );
-      writes.push(sqlite.events.reduce((s, e) => s + e.ms, 0));
-      worker.push(await timed(bareWorker));
+      const bare = async () => here.push(await timed(bareHere));
+      const one = async () => {
+        sqlite.clear();
+        signin.push(
+          await timed(async () => {
+            const result = await signIn(names[i]);
+            if (typeof result.access_token !== 'string') throw new Error('sign-in failed');
+          }),
+        );
+        writes.push(sqlite.events.reduce((s, e) => s + e.ms, 0));
+      };
+      // Alternate which comes first; the pool-worker variant (a diagnostic) every third sample.
+      if (i % 2 === 0) await bare().then(one);
+      else await one().then(bare);
+      if (i % 3 === 0) worker.push(await timed(bareWorker));
     }
     const ms = (list) => list.map((x) => x.ms);
     const cpu = (list) => list.map((x) => x.cpuMs);
     const value = median(ms(signin)) / median(ms(here));
     const paired = signin.map((s, i) => s.ms / here[i].ms);
+    const pick = (list, indices) => indices.map((i) => list[i]);
+    const interval = bootstrapInterval(samples, (ix) => median(ms(pick(signin, ix))) / median(ms(pick(here, ix))));
     const cpuRatio = median(cpu(signin)) / median(cpu(here));
     return {
       signin_overhead: {
@@ -77,6 +84,7 @@ export async function measure({ quick }) {
         bare_argon2id_ms: summary(ms(here), 1),
         bare_argon2id_in_pool_worker_ms: summary(ms(worker), 1),
         paired_ratio: summary(paired, 3),
+        bootstrap_95: interval.map((x) => round(x, 3)),
         signin_vs_pool_worker: round(median(ms(signin)) / median(ms(worker)), 3),
         cpu_ms: { signin: summary(cpu(signin), 1), bare: summary(cpu(here), 1), pool_worker: summary(cpu(worker), 1) },
         cpu_ratio: round(cpuRatio, 3),
@@ -84,7 +92,8 @@ export async function measure({ quick }) {
         params,
         summary:
           `p50 of ${samples} sequential sign-ins ${round(median(ms(signin)), 0)} ms ÷ p50 bare argon2id (m=${params.m}, t=${params.t}, p=${params.p}) ` +
-          `on this thread ${round(median(ms(here)), 0)} ms, interleaved (median of paired ratios ${round(median(paired), 3)}); ` +
+          `on this thread ${round(median(ms(here)), 0)} ms, interleaved (median of paired ratios ${round(median(paired), 3)}; ` +
+          `95% bootstrap interval of the figure ${round(interval[0], 3)}–${round(interval[1], 3)}); ` +
           `the same hash on the engine's pool worker: ${round(median(ms(worker)), 0)} ms. ` +
           `CPU time (all threads): sign-in ${round(median(cpu(signin)), 0)} ms ÷ bare ${round(median(cpu(here)), 0)} ms = ${round(cpuRatio, 3)}; ` +
           `SQLite writes (on the loop) per sign-in p50 ${round(median(writes), 2)} ms.`,
