@@ -1,12 +1,14 @@
 // Gatehouse benchmarks (issue 8): every figure is a ratio against a reference measured in the same
 // run on the same machine. `npm run bench` builds dist/ first and runs this.
 //
-//   node bench/run.mjs [--json] [--only id,id] [--quick] [--profile] [--list]
+//   node bench/run.mjs [--json] [--only id,id] [--quick] [--profile] [--diagnose] [--list]
 //
 //   --json     also write bench/results.json (keyed by figure id)
 //   --only     measure only these figures (ids as in the table)
 //   --quick    smaller samples, for iterating (not for published numbers)
 //   --profile  write V8 CPU profiles of the processes under test to bench/profiles/
+//   --diagnose also run the diagnostic variants some figures have (they explain a figure; they
+//              never change it), e.g. main_block with the engine's commits not fsynced
 //   --list     print the figures and their targets, measure nothing
 //
 // Each module runs in a process of its own (bench/figure-child.mjs), so no figure inherits another's
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    diagnose: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
   },
 });
@@ -66,7 +69,7 @@ for (const { file, figures } of modules) {
   if (wanted.length === 0) continue;
   const t0 = performance.now();
   process.stderr.write(`bench: ${wanted.map((f) => f.id).join(', ')} …\n`);
-  const outcome = await runModule(file, { ids: wanted.map((f) => f.id), quick: values.quick, profile: values.profile });
+  const outcome = await runModule(file, { ids: wanted.map((f) => f.id), quick: values.quick, profile: values.profile, diagnose: values.diagnose });
   for (const figure of wanted) {
     if (outcome.results?.[figure.id]) outcomes.set(figure.id, { result: outcome.results[figure.id] });
     else if (outcome.skipped) outcomes.set(figure.id, { skipped: outcome.skipped });
