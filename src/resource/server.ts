@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { hasMediaType, readBody } from '../http/body.js';
 import { FORM, readForm } from '../http/form.js';
 import { badRequest } from '../http/http-error.js';
-import { routeFor, startLoopbackServer } from '../http/loopback.js';
+import { routeFor, startLoopbackServer, type ListenerOptions, type LoopbackServer } from '../http/loopback.js';
 import { unavailable, type Reply } from '../http/respond.js';
 import { bearerFailure, guardFailureBody } from './challenge.js';
 import { corsHeaders, preflight } from './cors.js';
@@ -11,24 +11,14 @@ import type { RecordStore } from './records.js';
 import { resolveRoute } from './routes.js';
 import { MAX_RECORD_BODY_BYTES } from './validation.js';
 
-export interface ResourceServerOptions {
-  /** TCP port on 127.0.0.1; 0 picks a free one. */
-  port: number;
+/** `allowedOrigins`: the desktop app's own origin (e.g. `app://gatehouse`), which also gets CORS. */
+export interface ResourceServerOptions extends ListenerOptions {
   guard: BearerGuard;
   records: RecordStore;
-  /** The desktop app's own origin(s) (e.g. `app://gatehouse`), exactly as browsers send Origin; default none. */
-  allowedOrigins?: readonly string[] | undefined;
-  /** Receives one line (no secrets) per unexpected error; default: a process warning. */
-  log?: ((line: string) => void) | undefined;
 }
 
-export interface ResourceServer {
-  readonly port: number;
-  /** `http://127.0.0.1:PORT`. */
-  readonly url: string;
-  /** Stops accepting, lets requests in flight finish (briefly), then resolves. The records store stays open. */
-  close(): Promise<void>;
-}
+/** close() leaves the records store open: its owner closes it. */
+export type ResourceServer = LoopbackServer;
 
 /** A record body is at most 64 KiB of text; JSON may escape it to several times that. */
 const MAX_JSON_BYTES = 4 * MAX_RECORD_BODY_BYTES;
@@ -65,14 +55,8 @@ export async function startResourceServer(options: ResourceServerOptions): Promi
     });
   }
 
-  const server = await startLoopbackServer({
-    port: options.port,
-    allowedOrigins,
-    log: options.log ?? ((line: string) => process.emitWarning(`gatehouse resource: ${line}`)),
-    handle,
-    headersFor: (req) => corsHeaders(req, allowedOrigins),
-  });
-  return { port: server.port, url: server.url, close: () => server.close() };
+  const { port, log } = options;
+  return startLoopbackServer({ port, allowedOrigins: options.allowedOrigins, log, name: 'resource', handle, headersFor: (req) => corsHeaders(req, allowedOrigins) });
 }
 
 function bearerReply(failure: GuardFailure): Reply {
