@@ -45,6 +45,7 @@ const DEFAULT_LEEWAY_SECONDS = 30;
 const DEFAULT_CACHE_SIZE = 10_000;
 /** How long the engine's refusal of a token is believed without asking again. */
 const REFUSAL_MEMORY_MS = 10_000;
+const NO_TOKEN = 'This request needs an access token (Authorization: Bearer).';
 /** RFC 6750 §2.1 b64token, after "Bearer" and one or more spaces. */
 const BEARER_CREDENTIALS = /^ +([A-Za-z0-9\-._~+/]+=*)$/;
 
@@ -195,11 +196,11 @@ export class BearerGuard {
 
 /** The token from `Authorization: Bearer <token>`, or the refusal for a header that is absent or not one. */
 function bearerToken(authorization: string | undefined): string | GuardFailure {
-  if (authorization === undefined || authorization === '') return noCredentials('This request needs an access token (Authorization: Bearer).');
+  if (authorization === undefined || authorization === '') return noCredentials(NO_TOKEN);
   const end = authorization.search(/[ \t]/);
   const scheme = end === -1 ? authorization : authorization.slice(0, end);
   // The scheme name is case-insensitive (RFC 9110 §11.1); any other scheme is no Bearer credentials at all.
-  if (scheme.toLowerCase() !== 'bearer') return noCredentials('This request needs an access token (Authorization: Bearer).');
+  if (scheme.toLowerCase() !== 'bearer') return noCredentials(NO_TOKEN);
   const match = BEARER_CREDENTIALS.exec(authorization.slice(scheme.length));
   if (!match) return bearerFailure(400, 'invalid_request', 'The Authorization header must be Bearer followed by exactly one token.');
   return match[1]!;
