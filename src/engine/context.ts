@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { KeyedMutex } from '../security/keyed-mutex.js';
 import type { MonotonicClock } from '../security/monotonic-clock.js';
 import type { Throttle } from '../security/throttle.js';
+import type { Durability } from '../store/durability.js';
 import type { TimeMarkRepository } from '../store/time-mark.js';
 import type { Revocation } from '../contracts.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
@@ -46,6 +47,8 @@ export interface EngineContext {
    * may keep things longer under its own policy.
    */
   maintains: boolean;
+  /** Group commit: undefined for an in-memory database. */
+  durability: Durability | undefined;
   /** The last audit event a checkpoint of this engine vouches for. */
   checkpointedId: number;
   /** Called after each audit event is committed (checkpoints fall due this way). */

@@ -23,6 +23,7 @@ import { KeyedMutex } from '../security/keyed-mutex.js';
 import { MonotonicClock } from '../security/monotonic-clock.js';
 import { Throttle } from '../security/throttle.js';
 import { ThrottleRepository } from '../store/throttle.js';
+import { Durability } from '../store/durability.js';
 import { TimeMarkRepository } from '../store/time-mark.js';
 import { PasswordHasher } from '../passwords/hasher.js';
 import { AuditRepository, type AuditRow } from '../store/audit.js';
@@ -250,6 +251,7 @@ export class Engine {
     await routineCheckpoint(this.ctx).catch((error: Error) => process.emitWarning(`gatehouse: audit checkpoint failed: ${error.message}`));
     this.ctx.keys.retireUnsaved();
     await this.ctx.hasher.close();
+    await this.ctx.durability?.close();
     this.ctx.timeMark.raise(this.ctx.clock.mark);
     this.ctx.db.close();
   }
@@ -310,10 +312,21 @@ export class Engine {
     assertOpen(this.ctx);
   }
 
-  /** Runs an operation that close() will wait for. */
+  /**
+   * Runs an operation that close() will wait for. One that wrote answers only once its writes are
+   * on disk (see Durability), failures included: a counted failed sign-in is as durable as a session.
+   */
   private async run<T>(operation: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    const result = operation();
+    const { durability } = this.ctx;
+    const before = durability?.changes();
+    const result = (async () => {
+      try {
+        return await operation();
+      } finally {
+        if (durability && durability.changes() !== before) await durability.flush();
+      }
+    })();
     this.track(result);
     return result;
   }
@@ -342,6 +355,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
   let engine: Engine | undefined;
+  const durability = options.path === ':memory:' ? undefined : new Durability(db, options.path, (m) => process.emitWarning(`gatehouse: ${m}`));
   try {
     const timeMark = new TimeMarkRepository(db);
     const clock = new MonotonicClock(options.clock ?? systemClock, timeMark.read());
@@ -387,8 +401,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       publishRevocations: (revocations) => engine?.announceRevocations(revocations),
       track: (task) => engine?.track(task),
       maintains: options.signingKeyAtOpen !== false,
+      durability,
       checkpointedId: auditLog.lastCheckpointedId(),
       audited: () => {
+        // Synchronous administration (a disable, an unlock) reaches the disk as soon as it can.
+        if (ctx.durability) engine?.track(ctx.durability.flush());
         if (++sinceCheckpoint < policy.audit.checkpointEvery) return;
         sinceCheckpoint = 0;
         // After the event's transaction commits, and only while the engine is open.
@@ -402,6 +419,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     engine.startWatching();
     return engine;
   } catch (error) {
+    await durability?.close();
     db.close();
     throw error;
   }

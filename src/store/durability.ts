@@ -1,0 +1,88 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import type { Database } from 'better-sqlite3';
+
+/** How often the checkpoint worker looks at the WAL, and how large it may grow before a checkpoint. */
+const CHECKPOINT_INTERVAL_MS = 1000;
+const CHECKPOINT_MIN_WAL_BYTES = 1024 * 1024;
+
+/**
+ * Durable commits without fsync on the engine's thread. SQLite's synchronous=FULL would fsync the
+ * WAL inside every COMMIT, holding the event loop for milliseconds each time (tens on a busy disk).
+ * Instead the connection commits with synchronous=NORMAL (the WAL is written, not yet flushed),
+ * and every operation that wrote waits for `flush()` before it answers: an fdatasync of the WAL on
+ * libuv's thread pool, shared by every commit made before it began (group commit). A caller is
+ * told "done" only once its change is on disk, as with FULL; a change nobody was told of may be
+ * lost to a power cut, never half-applied. Automatic checkpoints move to a worker thread with its
+ * own connection for the same reason.
+ */
+export class Durability {
+  private readonly totalChanges;
+  private wal: Promise<FileHandle | undefined> | undefined;
+  private current: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+  private readonly checkpointer: Worker;
+
+  constructor(
+    db: Database,
+    private readonly path: string,
+    warn: (message: string) => void,
+  ) {
+    db.pragma('synchronous = NORMAL');
+    db.pragma('wal_autocheckpoint = 0');
+    this.totalChanges = db.prepare('SELECT total_changes()').pluck();
+    this.checkpointer = new Worker(new URL('./wal-checkpoint-worker.js', import.meta.url), {
+      workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, minWalBytes: CHECKPOINT_MIN_WAL_BYTES },
+    });
+    this.checkpointer.on('message', (message: { warning?: string }) => {
+      if (message.warning) warn(`WAL checkpoint: ${message.warning}`);
+    });
+    this.checkpointer.on('error', (error) => warn(`WAL checkpoint worker failed: ${error.message}`));
+    this.checkpointer.unref();
+  }
+
+  /** Rows changed by this connection so far: compare before and after an operation. */
+  changes(): number {
+    return this.totalChanges.get() as number;
+  }
+
+  /** Resolves once every commit made before the call is on disk. */
+  flush(): Promise<void> {
+    if (!this.current) {
+      this.current = this.syncWal().finally(() => {
+        this.current = undefined;
+      });
+      return this.current;
+    }
+    // A flush is running, perhaps begun before our commit: the next one covers it.
+    this.next ??= this.current
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.flush();
+      });
+    return this.next;
+  }
+
+  /** After the last flush: stops the checkpoint worker (closing the connection checkpoints and syncs). */
+  async close(): Promise<void> {
+    await this.next?.catch(() => undefined);
+    await this.current?.catch(() => undefined);
+    const exited = new Promise((resolve) => this.checkpointer.once('exit', resolve));
+    this.checkpointer.ref(); // keeps the process alive until the worker has closed its connection
+    this.checkpointer.postMessage('stop');
+    await exited;
+    await (await this.wal?.catch(() => undefined))?.close();
+  }
+
+  private async syncWal(): Promise<void> {
+    // Opened on first use: the WAL exists once anything was written in WAL mode.
+    this.wal ??= open(`${this.path}-wal`, 'r+').catch((error: NodeJS.ErrnoException) => {
+      this.wal = undefined;
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    // No WAL file means nothing was written since it was last checkpointed away.
+    await (await this.wal)?.datasync();
+  }
+}
