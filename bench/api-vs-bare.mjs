@@ -23,7 +23,7 @@ export const unavailable = () => resourceMissing(['resource/index.js', 'resource
 
 const CONNECTIONS = 8;
 
-export async function measure({ quick, profile }) {
+export async function measure({ quick, profile, diagnose }) {
   const rounds = quick ? 2 : 4;
   const seconds = quick ? 2 : 3;
   const installation = randomUUID();
@@ -33,24 +33,33 @@ export async function measure({ quick, profile }) {
   const config = { issuer, audience, key, revocations: someRevocations(200), records: join(scratchDir('api'), 'data.db') };
   const api = await startServer('resource-api.mjs', [], { profile, env: { BENCH_RESOURCE: JSON.stringify(config) } });
   const bare = await startServer('bare-http.mjs', [], { profile });
-  const runs = { api: [], bare: [] };
+  // --diagnose: the guard alone behind bare node:http, to split the API's cost.
+  const guardOnly = diagnose ? await startServer('guard-http.mjs', [], { profile, env: { BENCH_RESOURCE: JSON.stringify(config) } }) : undefined;
+  const servers = { api, bare, ...(guardOnly ? { guard: guardOnly } : {}) };
+  const names = Object.keys(servers);
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  const served = Object.fromEntries(names.map((n) => [n, 0]));
+  const cpuMs = {};
   try {
     const go = async (name, duration) => {
-      const server = name === 'api' ? api : bare;
+      const server = servers[name];
       const result = await drive({ url: server.url, path: '/api/me', headers: { authorization: `Bearer ${tokens[0]}` }, connections: CONNECTIONS, duration });
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors: ${server.stderr()}`);
+      served[name] += result.requests;
       return result;
     };
-    await go('api', 1);
-    await go('bare', 1);
+    for (const name of names) await go(name, 1);
     for (let r = 0; r < rounds; r++) {
-      for (const name of r % 2 === 0 ? ['api', 'bare'] : ['bare', 'api']) runs[name].push(await go(name, seconds));
+      for (const name of r % 2 === 0 ? names : [...names].reverse()) runs[name].push(await go(name, seconds));
     }
   } finally {
-    await api.stop();
-    await bare.stop();
+    for (const name of names) cpuMs[name] = await servers[name].stop();
   }
   const rps = (name) => runs[name].map((r) => r.rps);
+  // Cost per request, from each server's own CPU time: what the ratio would be if each server had
+  // a core to itself and the client were free (the load generator shares this machine's 2 cores).
+  const cpuUs = (name) => (cpuMs[name] * 1000) / served[name];
+  const clientUs = (name) => median(runs[name].map((r) => r.clientCpuUs));
   return {
     api_vs_bare: {
       value: round(median(rps('api')) / median(rps('bare')), 3),
@@ -58,12 +67,29 @@ export async function measure({ quick, profile }) {
       bare_rps: summary(rps('bare'), 0),
       api_latency_p50_ms: summary(runs.api.map((r) => r.latencyP50), 2),
       bare_latency_p50_ms: summary(runs.bare.map((r) => r.latencyP50), 2),
+      server_cpu_us_per_request: { api: round(cpuUs('api'), 1), bare: round(cpuUs('bare'), 1) },
+      client_cpu_us_per_request: { api: round(clientUs('api'), 1), bare: round(clientUs('bare'), 1) },
+      cpu_capacity_ratio: round(cpuUs('bare') / cpuUs('api'), 3),
+      ...(guardOnly
+        ? {
+            diagnose_guard_only: {
+              rps: summary(rps('guard'), 0),
+              vs_bare: round(median(rps('guard')) / median(rps('bare')), 3),
+              server_cpu_us_per_request: round(cpuUs('guard'), 1),
+            },
+          }
+        : {}),
       rounds,
       seconds_per_round: seconds,
       connections: CONNECTIONS,
       summary:
         `${rounds} alternating ${seconds} s rounds over ${CONNECTIONS} keep-alive connections, one warm token: ` +
-        `GET /api/me ${round(median(rps('api')), 0)}/s vs bare node:http ${round(median(rps('bare')), 0)}/s.`,
+        `GET /api/me ${round(median(rps('api')), 0)}/s vs bare node:http ${round(median(rps('bare')), 0)}/s. ` +
+        `Server CPU per request: ${round(cpuUs('api'), 1)} µs vs ${round(cpuUs('bare'), 1)} µs (ratio ${round(cpuUs('bare') / cpuUs('api'), 3)}); ` +
+        `the load generator's: ${round(clientUs('api'), 1)} vs ${round(clientUs('bare'), 1)} µs.` +
+        (guardOnly
+          ? ` Diagnostic: the guard alone behind bare node:http ${round(median(rps('guard')), 0)}/s (${round(median(rps('guard')) / median(rps('bare')), 3)} of bare), ${round(cpuUs('guard'), 1)} µs CPU per request.`
+          : ''),
     },
   };
 }

@@ -28,6 +28,24 @@ const print = (title, map) => {
     console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${name}`);
   }
 };
-console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled`);
+// Inclusive time: a function's samples plus its callees', counted once per stack.
+const parent = new Map();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const inclusive = new Map();
+for (const [id, us] of self) {
+  const seen = new Set();
+  for (let at = id; at !== undefined; at = parent.get(at)) {
+    const { callFrame } = byId.get(at);
+    if (!callFrame.url) continue;
+    const where = callFrame.url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/');
+    const name = `${callFrame.functionName || '(anonymous)'}  ${where}:${callFrame.lineNumber + 1}`;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+  }
+}
+const idle = [...self].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id).callFrame.functionName)).reduce((n, [, us]) => n + us, 0);
+console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled, ${((total - idle) / 1000).toFixed(0)} ms busy`);
 print('self time by function', fn);
 print('self time by file', url);
+print('inclusive time by function (JavaScript frames)', inclusive);

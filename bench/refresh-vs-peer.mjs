@@ -75,8 +75,8 @@ export async function measure({ quick, profile }) {
       for (const name of order) sides[name].runs.push(await round1(name, { duration: seconds }));
     }
   } finally {
-    await gatehouse.stop();
-    await peer.stop();
+    sides.gatehouse.cpuMs = await gatehouse.stop();
+    sides.peer.cpuMs = await peer.stop();
   }
   // Every 200 was a rotation: the presented token is marked used and a successor is stored.
   const db = new Database(ghPath, { readonly: true });
@@ -94,6 +94,9 @@ export async function measure({ quick, profile }) {
   }
 
   const rps = (name) => sides[name].runs.map((r) => r.rps);
+  // Each server's own CPU time per request (all its threads), and the load generator's.
+  const cpuUs = (name) => (sides[name].cpuMs * 1000) / sides[name].all.reduce((n, r) => n + r.requests, 0);
+  const clientUs = (name) => median(sides[name].runs.map((r) => r.clientCpuUs));
   const p50 = (name) => sides[name].runs.map((r) => r.latencyP50);
   const value = median(rps('gatehouse')) / median(rps('peer'));
   return {
@@ -109,9 +112,12 @@ export async function measure({ quick, profile }) {
       refreshes: { gatehouse: sides.gatehouse.runs.reduce((n, r) => n + r.ok, 0), peer: sides.peer.runs.reduce((n, r) => n + r.ok, 0) },
       connections: CONNECTIONS,
       commits_per_refresh: { gatehouse: 1, peer: 2 },
+      server_cpu_us_per_refresh: { gatehouse: round(cpuUs('gatehouse'), 0), peer: round(cpuUs('peer'), 0) },
+      client_cpu_us_per_refresh: { gatehouse: round(clientUs('gatehouse'), 0), peer: round(clientUs('peer'), 0) },
       summary:
         `${rounds} alternating ${seconds} s rounds over ${CONNECTIONS} keep-alive connections: Gatehouse ${round(median(rps('gatehouse')), 0)}/s ` +
-        `(p50 ${round(median(p50('gatehouse')), 1)} ms) vs oauth2-server ${round(median(rps('peer')), 0)}/s (p50 ${round(median(p50('peer')), 1)} ms). ` +
+        `(p50 ${round(median(p50('gatehouse')), 1)} ms) vs oauth2-server ${round(median(rps('peer')), 0)}/s (p50 ${round(median(p50('peer')), 1)} ms); ` +
+        `server CPU per refresh ${round(cpuUs('gatehouse'), 0)} vs ${round(cpuUs('peer'), 0)} µs. ` +
         `Per refresh Gatehouse commits once (rotation, reuse-detection state, session touch and audit event in one BEGIN IMMEDIATE) and signs a PASETO; ` +
         `the peer commits twice (DELETE the old token; INSERT access + refresh) and returns opaque tokens.`,
     },

@@ -8,7 +8,8 @@
 //   --quick    smaller samples, for iterating (not for published numbers)
 //   --profile  write V8 CPU profiles of the processes under test to bench/profiles/
 //   --diagnose also run the diagnostic variants some figures have (they explain a figure; they
-//              never change it), e.g. main_block with the engine's commits not fsynced
+//              never change it), e.g. main_block with every commit fsynced on the loop, api_vs_bare
+//              with the guard alone behind bare node:http
 //   --list     print the figures and their targets, measure nothing
 //
 // Each module runs in a process of its own (bench/figure-child.mjs), so no figure inherits another's

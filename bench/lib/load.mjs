@@ -17,8 +17,8 @@ export async function startServer(script, args = [], { profile = false, env = {}
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
+  let stdout = '';
   const ready = await new Promise((resolve, reject) => {
-    let stdout = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
       const nl = stdout.indexOf('\n');
@@ -30,10 +30,19 @@ export async function startServer(script, args = [], { profile = false, env = {}
   return {
     ...ready,
     stderr: () => stderr,
-    /** SIGTERM, then waits for the exit (the server closes its listener and database first). */
+    /**
+     * SIGTERM, then waits for the exit (the server closes its listener and database first).
+     * Resolves to the CPU time (ms, all threads) the server used while it was up.
+     */
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+      const last = stdout.trim().split('\n').at(-1);
+      try {
+        return JSON.parse(last).cpuMs;
+      } catch {
+        return undefined;
+      }
     },
   };
 }
@@ -47,11 +56,13 @@ export async function drive({ url, method = 'GET', path = '/', headers = {}, bod
   const request = { method, path, headers };
   if (body) request.setupRequest = (req) => ({ ...req, body: body() });
   const options = { url, connections, pipelining: 1, requests: [request], ...(amount ? { amount } : { duration }) };
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await new Promise((resolve, reject) => {
     autocannon(options, (error, res) => (error ? reject(error) : resolve(res)));
   });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const ok = result['2xx'];
   return {
     rps: ok / seconds,
@@ -61,5 +72,8 @@ export async function drive({ url, method = 'GET', path = '/', headers = {}, bod
     seconds,
     latencyP50: result.latency.p50,
     latencyP99: result.latency.p99,
+    /** CPU time of this (client) process per answered request, in µs. */
+    clientCpuUs: ((cpu.user + cpu.system) / Math.max(1, result.requests.total)),
+    requests: result.requests.total,
   };
 }

@@ -3,6 +3,7 @@
 //   BENCH_RESOURCE='{"issuer","audience","key","revocations","records"}' node bench/servers/resource-api.mjs
 //   prints {"url": …} once it answers
 import { importDist } from '../lib/resource.mjs';
+import { reportCpu } from './cpu.mjs';
 
 const config = JSON.parse(process.env.BENCH_RESOURCE);
 const { BearerGuard } = await importDist('resource/index.js');
@@ -14,7 +15,9 @@ guard.loadSnapshot({ issuer: config.issuer, audience: config.audience, keys: [co
 const records = await RecordStore.open(config.records);
 const server = await startResourceServer({ port: 0, guard, records, log: (line) => process.stderr.write(`resource: ${line}\n`) });
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+const ready = process.cpuUsage();
 process.once('SIGTERM', async () => {
+  reportCpu(ready);
   await server.close();
   records.close?.();
   process.exit(0);
