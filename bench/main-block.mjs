@@ -3,6 +3,7 @@
 // left on it — above all SQLite, which better-sqlite3 runs synchronously (the engine commits with
 // synchronous=NORMAL and fdatasyncs the WAL on libuv's pool, so the commit itself writes the WAL
 // without flushing it).
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { argon2id } from '@noble/hashes/argon2.js';
 import { DEFAULT_POLICY } from '../dist/index.js';
@@ -32,11 +33,15 @@ export async function measure({ quick, diagnose }) {
   // what moving the fsync off the loop is worth.
   const relaxed = diagnose ? await benchEngine(join(scratchDir('main-block-full'), 'auth.db')) : undefined;
   relaxed?.['ctx'].db.pragma('synchronous = FULL');
+  // --diagnose: a third engine hashing on one core fewer than the machine has (a public option),
+  // so that the hash workers never take every core from this thread.
+  const spare = diagnose ? await benchEngine(join(scratchDir('main-block-spare'), 'auth.db'), { hashWorkers: Math.max(1, availableParallelism() - 1) }) : undefined;
   try {
     const names = Array.from({ length: SIGN_INS }, (_, i) => `user${String(i).padStart(2, '0')}`);
     const hash = phcHash();
     await addUsers(engine, names, hash);
     if (relaxed) await addUsers(relaxed, names, hash);
+    if (spare) await addUsers(spare, names, hash);
     // The app's own window signs in with priority 'app': it may use every hash worker and is never
     // refused for load (callers of priority 'other' get 503 beyond 32 waiting checks).
     const signInOn = (on) => (username) =>
@@ -45,6 +50,7 @@ export async function measure({ quick, diagnose }) {
     // Warm-up: both workers started and their argon2id compiled.
     await Promise.all(names.slice(0, 4).map(signIn));
     if (relaxed) await Promise.all(names.slice(0, 4).map(signInOn(relaxed)));
+    if (spare) await Promise.all(names.slice(0, 4).map(signInOn(spare)));
 
     // The control: the same 20 argon2id runs on the engine's own worker pool, with nothing else on
     // this loop. Its gaps are what the machine does to a waiting thread (CPU contention, other
@@ -56,6 +62,8 @@ export async function measure({ quick, diagnose }) {
     const longest = [];
     const control = [];
     const unsynced = [];
+    const spared = [];
+    const running = [];
     const perRound = [];
     for (let r = 0; r < rounds; r++) {
       sqlite.clear();
@@ -63,7 +71,7 @@ export async function measure({ quick, diagnose }) {
       let t0 = performance.now();
       const results = await Promise.all(names.map(signIn));
       const elapsed = performance.now() - t0;
-      const { longest: gap, longestEnd, gaps } = probe.stop();
+      const { longest: gap, longestEnd, longestGap, longestRunning, gaps } = probe.stop();
       if (results.some((r) => typeof r.access_token !== 'string')) throw new Error('a sign-in failed');
       // What ran on the loop during the longest gap, and the longest write of the round.
       const during = sqlite.within(longestEnd - gap, longestEnd);
@@ -88,10 +96,27 @@ export async function measure({ quick, diagnose }) {
         unsynced.push(gaps.longest);
       }
 
+      let spareRound;
+      if (spare) {
+        probe = gapProbe();
+        const t1 = performance.now();
+        await Promise.all(names.map(signInOn(spare)));
+        const elapsedSpare = performance.now() - t1;
+        const gaps = probe.stop();
+        spareRound = { longest_gap_ms: round(gaps.longest, 1), all_sign_ins_ms: Math.round(elapsedSpare) };
+        spared.push(gaps.longest);
+      }
+
       longest.push(gap);
       control.push(controlGaps.longest);
+      running.push(longestRunning.run ?? Number.NaN);
       perRound.push({
         longest_gap_ms: round(gap, 1),
+        // How this thread spent its longest gap (Linux schedstat): on a CPU, waiting for one.
+        longest_gap_running_ms: round(longestGap.run, 1),
+        longest_gap_waiting_for_cpu_ms: round(longestGap.wait, 1),
+        longest_running_stretch_ms: round(longestRunning.run, 1),
+        control_longest_gap_waiting_for_cpu_ms: round(controlGaps.longestGap.wait, 1),
         control_longest_gap_ms: round(controlGaps.longest, 1),
         gaps_over_10ms: long.length,
         gaps_over_10ms_with_sqlite_write: longWithWrite.length,
@@ -104,6 +129,7 @@ export async function measure({ quick, diagnose }) {
         all_sign_ins_ms: Math.round(elapsed),
         control_all_hashes_ms: Math.round(controlElapsed),
         ...(relaxedRound ? { diagnose_synchronous_full: relaxedRound } : {}),
+        ...(spareRound ? { diagnose_one_core_free: spareRound } : {}),
       });
     }
     await pool.close();
@@ -124,9 +150,11 @@ export async function measure({ quick, diagnose }) {
         value,
         max_ms: round(Math.max(...longest), 1),
         control_ms: round(median(control), 1),
+        longest_running_ms: round(median(running), 1),
         control_max_ms: round(Math.max(...control), 1),
         longest_sqlite_write_ms: longestWrite,
         ...(relaxed ? { diagnose_synchronous_full_ms: round(median(unsynced), 1) } : {}),
+        ...(spare ? { diagnose_one_core_free_ms: round(median(spared), 1) } : {}),
         rounds: perRound,
         argon2id_on_this_thread_ms: round(median(onThread), 0),
         sign_ins_per_round: SIGN_INS,
@@ -135,15 +163,24 @@ export async function measure({ quick, diagnose }) {
         summary:
           `median over ${rounds} rounds of the longest 1 ms-probe gap while ${SIGN_INS} sign-ins ran at once (max ${round(Math.max(...longest), 1)} ms); ` +
           `control (the same 20 hashes on the same pool, nothing else on the loop): ${round(median(control), 1)} ms. ` +
+          (Number.isFinite(median(running))
+            ? `Split by the thread's schedstat: the longest stretch the loop spent running was ${round(median(running), 1)} ms (median over rounds); ` +
+              `in the worst round's longest gap it ran ${round(worst.longest_gap_running_ms, 1)} ms and waited for a CPU ${round(worst.longest_gap_waiting_for_cpu_ms, 1)} ms. `
+            : '') +
           `Engine work on the loop: longest SQLite write transaction (BEGIN…COMMIT, synchronous) ${longestWrite} ms; ` +
           `in the worst round SQLite held ${worst.sqlite_in_longest_gap_ms} ms of its ${worst.longest_gap_ms} ms gap. ` +
           `One argon2id on this thread would block ${round(median(onThread), 0)} ms.` +
-          (relaxed ? ` Diagnostic: with each commit fsynced on this thread (synchronous=FULL, the engine before its group commit) the longest gap is ${round(median(unsynced), 1)} ms.` : ''),
+          (relaxed ? ` Diagnostic: with each commit fsynced on this thread (synchronous=FULL, the engine before its group commit) the longest gap is ${round(median(unsynced), 1)} ms.` : '') +
+          (spare
+            ? ` Diagnostic: with hashWorkers = ${Math.max(1, availableParallelism() - 1)} (a core left to this thread) it is ${round(median(spared), 1)} ms, ` +
+              `the 20 sign-ins taking ${round(median(perRound.map((r) => r.diagnose_one_core_free.all_sign_ins_ms)), 0)} ms instead of ${round(median(perRound.map((r) => r.all_sign_ins_ms)), 0)} ms.`
+            : ''),
       },
     };
   } finally {
     sqlite.restore();
     await engine.close();
     await relaxed?.close();
+    await spare?.close();
   }
 }

@@ -1,25 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
+const HAS_SCHEDSTAT = existsSync(SCHEDSTAT);
+
+/** This (main) thread's time on a CPU and waiting for one, in ms (Linux schedstat), or undefined. */
+function sched() {
+  if (!HAS_SCHEDSTAT) return undefined;
+  const [run, wait] = readFileSync(SCHEDSTAT, 'latin1').split(' ').map(Number);
+  return { run: run / 1e6, wait: wait / 1e6 };
+}
 
 /**
  * The gap probe of issue 8: a 1 ms interval timer, and the largest gap between two of its ticks
  * (or since the last tick, at stop) — how long the event loop was held at once. Each gap is kept
- * with the time it ended, so long gaps can be matched with what ran then.
+ * with the time it ended and, on Linux, how this thread spent it (from its schedstat): `run`, on a
+ * CPU (the loop's own work); `wait`, runnable but waiting for a CPU (the machine's other work);
+ * the rest asleep or blocked in a system call (e.g. an fsync on this thread).
  */
 export function gapProbe() {
   let last = performance.now();
+  let lastSched = sched();
   const gaps = [];
-  const timer = setInterval(() => {
+  const timer = setInterval(() => tick(), 1);
+  function tick() {
     const now = performance.now();
-    gaps.push({ end: now, ms: now - last });
+    const s = sched();
+    const gap = { end: now, ms: now - last };
+    if (s && lastSched) {
+      gap.run = s.run - lastSched.run;
+      gap.wait = s.wait - lastSched.wait;
+    }
+    gaps.push(gap);
     last = now;
-  }, 1);
+    lastSched = s;
+  }
   return {
     stop() {
       clearInterval(timer);
-      const now = performance.now();
-      gaps.push({ end: now, ms: now - last });
+      tick();
       const longest = gaps.reduce((a, b) => (b.ms > a.ms ? b : a));
-      return { longest: longest.ms, longestEnd: longest.end, gaps };
+      // The longest stretch the loop spent running (its own work), whatever the machine did.
+      const longestRun = gaps.reduce((a, b) => ((b.run ?? 0) > (a.run ?? 0) ? b : a));
+      return { longest: longest.ms, longestEnd: longest.end, longestGap: longest, longestRunning: longestRun, gaps };
     },
   };
 }
