@@ -11,6 +11,7 @@ import { defaultPoolSize, HashPool } from '../dist/passwords/hash-pool.js';
 import { addUsers, benchEngine, CLIENT_ID, PASSWORD, phcHash, scratchDir } from './lib/fixtures.mjs';
 import { gapProbe } from './lib/probe.mjs';
 import { instrumentSqlite } from './lib/sqlite-timing.mjs';
+import { reniceBusiestThreads } from './lib/threads.mjs';
 import { median, round } from './lib/stats.mjs';
 
 const SIGN_INS = 20;
@@ -36,12 +37,16 @@ export async function measure({ quick, diagnose }) {
   // --diagnose: a third engine hashing on one core fewer than the machine has (a public option),
   // so that the hash workers never take every core from this thread.
   const spare = diagnose ? await benchEngine(join(scratchDir('main-block-spare'), 'auth.db'), { hashWorkers: Math.max(1, availableParallelism() - 1) }) : undefined;
+  // --diagnose: a fourth engine whose hash workers run at nice 10 (reniced from here, Linux only),
+  // so this thread wins a core whenever it wants one.
+  const niced = diagnose ? await benchEngine(join(scratchDir('main-block-nice'), 'auth.db')) : undefined;
   try {
     const names = Array.from({ length: SIGN_INS }, (_, i) => `user${String(i).padStart(2, '0')}`);
     const hash = phcHash();
     await addUsers(engine, names, hash);
     if (relaxed) await addUsers(relaxed, names, hash);
     if (spare) await addUsers(spare, names, hash);
+    if (niced) await addUsers(niced, names, hash);
     // The app's own window signs in with priority 'app': it may use every hash worker and is never
     // refused for load (callers of priority 'other' get 503 beyond 32 waiting checks).
     const signInOn = (on) => (username) =>
@@ -51,6 +56,7 @@ export async function measure({ quick, diagnose }) {
     await Promise.all(names.slice(0, 4).map(signIn));
     if (relaxed) await Promise.all(names.slice(0, 4).map(signInOn(relaxed)));
     if (spare) await Promise.all(names.slice(0, 4).map(signInOn(spare)));
+    const reniced = niced ? await reniceBusiestThreads(() => Promise.all(names.map(signInOn(niced))), defaultPoolSize(), 10) : 0;
 
     // The control: the same 20 argon2id runs on the engine's own worker pool, with nothing else on
     // this loop. Its gaps are what the machine does to a waiting thread (CPU contention, other
@@ -63,6 +69,7 @@ export async function measure({ quick, diagnose }) {
     const control = [];
     const unsynced = [];
     const spared = [];
+    const nicer = [];
     const running = [];
     const perRound = [];
     for (let r = 0; r < rounds; r++) {
@@ -107,6 +114,15 @@ export async function measure({ quick, diagnose }) {
         spared.push(gaps.longest);
       }
 
+      let nicedRound;
+      if (niced) {
+        probe = gapProbe();
+        await Promise.all(names.map(signInOn(niced)));
+        const gaps = probe.stop();
+        nicedRound = { longest_gap_ms: round(gaps.longest, 1) };
+        nicer.push(gaps.longest);
+      }
+
       longest.push(gap);
       control.push(controlGaps.longest);
       running.push(longestRunning.run ?? Number.NaN);
@@ -122,6 +138,9 @@ export async function measure({ quick, diagnose }) {
         gaps_over_10ms_with_sqlite_write: longWithWrite.length,
         control_gaps_over_10ms: controlGaps.gaps.filter((g) => g.ms > 10).length,
         sqlite_in_longest_gap_ms: round(during.reduce((s, e) => s + e.ms, 0), 1),
+        sqlite_reads_in_longest_gap_ms: round(sqlite.readsWithin(longestEnd - gap, longestEnd).reduce((s, e) => s + e.ms, 0), 1),
+        longest_sqlite_read_ms: round(Math.max(0, ...sqlite.reads.map((e) => e.ms)), 1),
+        longest_gap_blocked_ms: round(longestGap.ms - (longestGap.run ?? 0) - (longestGap.wait ?? 0), 1),
         longest_sqlite_write_ms: round(Math.max(...writes), 1),
         median_sqlite_write_ms: round(median(writes), 2),
         median_commit_ms: round(median(commits), 2),
@@ -130,6 +149,7 @@ export async function measure({ quick, diagnose }) {
         control_all_hashes_ms: Math.round(controlElapsed),
         ...(relaxedRound ? { diagnose_synchronous_full: relaxedRound } : {}),
         ...(spareRound ? { diagnose_one_core_free: spareRound } : {}),
+        ...(nicedRound ? { diagnose_hash_workers_nice_10: nicedRound } : {}),
       });
     }
     await pool.close();
@@ -155,6 +175,7 @@ export async function measure({ quick, diagnose }) {
         longest_sqlite_write_ms: longestWrite,
         ...(relaxed ? { diagnose_synchronous_full_ms: round(median(unsynced), 1) } : {}),
         ...(spare ? { diagnose_one_core_free_ms: round(median(spared), 1) } : {}),
+        ...(niced ? { diagnose_hash_workers_nice_10_ms: round(median(nicer), 1), diagnose_threads_reniced: reniced } : {}),
         rounds: perRound,
         argon2id_on_this_thread_ms: round(median(onThread), 0),
         sign_ins_per_round: SIGN_INS,
@@ -165,16 +186,18 @@ export async function measure({ quick, diagnose }) {
           `control (the same 20 hashes on the same pool, nothing else on the loop): ${round(median(control), 1)} ms. ` +
           (Number.isFinite(median(running))
             ? `Split by the thread's schedstat: the longest stretch the loop spent running was ${round(median(running), 1)} ms (median over rounds); ` +
-              `in the worst round's longest gap it ran ${round(worst.longest_gap_running_ms, 1)} ms and waited for a CPU ${round(worst.longest_gap_waiting_for_cpu_ms, 1)} ms. `
+              `in the worst round's longest gap it ran ${round(worst.longest_gap_running_ms, 1)} ms, waited for a CPU ${round(worst.longest_gap_waiting_for_cpu_ms, 1)} ms ` +
+              `and was blocked (off CPU, not runnable) ${worst.longest_gap_blocked_ms} ms. `
             : '') +
           `Engine work on the loop: longest SQLite write transaction (BEGIN…COMMIT, synchronous) ${longestWrite} ms; ` +
-          `in the worst round SQLite held ${worst.sqlite_in_longest_gap_ms} ms of its ${worst.longest_gap_ms} ms gap. ` +
+          `in the worst round SQLite writes held ${worst.sqlite_in_longest_gap_ms} ms and reads ${worst.sqlite_reads_in_longest_gap_ms} ms of its ${worst.longest_gap_ms} ms gap. ` +
           `One argon2id on this thread would block ${round(median(onThread), 0)} ms.` +
           (relaxed ? ` Diagnostic: with each commit fsynced on this thread (synchronous=FULL, the engine before its group commit) the longest gap is ${round(median(unsynced), 1)} ms.` : '') +
           (spare
             ? ` Diagnostic: with hashWorkers = ${Math.max(1, availableParallelism() - 1)} (a core left to this thread) it is ${round(median(spared), 1)} ms, ` +
               `the 20 sign-ins taking ${round(median(perRound.map((r) => r.diagnose_one_core_free.all_sign_ins_ms)), 0)} ms instead of ${round(median(perRound.map((r) => r.all_sign_ins_ms)), 0)} ms.`
-            : ''),
+            : '') +
+          (niced ? ` Diagnostic: with the hash workers at nice 10 it is ${round(median(nicer), 1)} ms.` : ''),
       },
     };
   } finally {
@@ -182,5 +205,6 @@ export async function measure({ quick, diagnose }) {
     await engine.close();
     await relaxed?.close();
     await spare?.close();
+    await niced?.close();
   }
 }

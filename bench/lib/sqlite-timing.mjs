@@ -12,7 +12,23 @@ export function instrumentSqlite() {
   const Statement = Object.getPrototypeOf(probe.prepare('SELECT 1'));
   probe.close();
   const original = Statement.run;
+  const originalGet = Statement.get;
+  const originalAll = Statement.all;
   const events = [];
+  /** Reads (get/all), kept apart: their time on this thread too, should one block. */
+  const reads = [];
+  const timeRead = (fn) =>
+    function read(...args) {
+      const start = performance.now();
+      try {
+        return fn.apply(this, args);
+      } finally {
+        const end = performance.now();
+        if (end - start > 0.5) reads.push({ kind: 'read', start, end, ms: end - start });
+      }
+    };
+  Statement.get = timeRead(originalGet);
+  Statement.all = timeRead(originalAll);
   let open; // the transaction in progress: { start }
   Statement.run = function run(...args) {
     const db = this.database;
@@ -34,15 +50,23 @@ export function instrumentSqlite() {
   };
   return {
     events,
-    /** Events that overlap the interval [from, to] (performance.now() times). */
+    reads,
+    /** Writes that overlap the interval [from, to] (performance.now() times). */
     within(from, to) {
       return events.filter((e) => e.end >= from && e.start <= to);
     },
+    /** Reads over 0.5 ms that overlap the interval. */
+    readsWithin(from, to) {
+      return reads.filter((e) => e.end >= from && e.start <= to);
+    },
     clear() {
       events.length = 0;
+      reads.length = 0;
     },
     restore() {
       Statement.run = original;
+      Statement.get = originalGet;
+      Statement.all = originalAll;
     },
   };
 }
