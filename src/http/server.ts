@@ -24,6 +24,12 @@ export interface HttpServerOptions {
   allowedOrigins?: readonly string[] | undefined;
   /** Receives one line (no secrets) per unexpected error; default: a process warning. */
   log?: ((line: string) => void) | undefined;
+  /**
+   * Awaited after the engine has answered a request and before the answer is sent; must not reject.
+   * `serve` waits here until its resource service has applied what the request changed (a
+   * revocation), so that the client's very next request there is judged by it.
+   */
+  beforeReply?: (() => Promise<void>) | undefined;
 }
 
 export interface HttpServer {
@@ -47,6 +53,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   }
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const log = options.log ?? ((line: string) => process.emitWarning(`gatehouse http: ${line}`));
+  const beforeReply = options.beforeReply ?? (() => Promise.resolve());
   let engine: Engine | undefined;
   let closing: Promise<void> | undefined;
   let port = requestedPort;
@@ -85,7 +92,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       // Parameters in a URL end up in logs and histories; RFC 6749 §3.2 puts them in the body.
       if (req.url!.includes('?')) throw badRequest('Send parameters in the request body, not in the URL.');
       if (!engine) return unavailable('The server is starting.');
-      return await route.handle(engine, req, url);
+      try {
+        return await route.handle(engine, req, url);
+      } finally {
+        // Refusals too: reuse of a refresh token is refused and revokes its session.
+        await beforeReply();
+      }
     } catch (error) {
       // A body cut short because the connection went away is the client's doing, not a server fault.
       if (req.socket.destroyed) return undefined;
