@@ -34,10 +34,13 @@ export interface AccessTokenOptions {
   leewaySeconds: number;
 }
 
-const CLAIMS: ReadonlyArray<keyof AccessTokenClaims> = [
+/** Every claim a Gatehouse access token carries, each a string. */
+export const ACCESS_TOKEN_CLAIMS: ReadonlyArray<keyof AccessTokenClaims> = [
   'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'scope', 'client_id', 'sid', 'username',
 ];
 const MAX_TOKEN_LENGTH = 8192;
+/** A PASERK k4.pid: the header and 33 bytes of BLAKE2b in base64url. */
+export const K4_PID = /^k4\.pid\.[A-Za-z0-9_-]{44}$/;
 /** v4.public.<base64url payload of claims + 64-byte signature>[.<base64url footer>] */
 const V4_PUBLIC = /^v4\.public\.[A-Za-z0-9_-]{86,}(\.[A-Za-z0-9_-]+)?$/;
 
@@ -89,7 +92,7 @@ export class AccessTokens {
         audience: this.options.audience,
         now: toDate(this.clock.now()),
         clockTolerance: this.options.leewaySeconds,
-        requiredClaims: CLAIMS,
+        requiredClaims: ACCESS_TOKEN_CLAIMS,
       }));
     } catch (error) {
       if (error instanceof ClaimValidationError) {
@@ -99,7 +102,7 @@ export class AccessTokens {
       // The shape was checked above, so what remains is a failed signature (or a payload that is not JSON).
       throw new TokenError('invalid_signature', 'The token signature is invalid.');
     }
-    for (const name of CLAIMS) {
+    for (const name of ACCESS_TOKEN_CLAIMS) {
       if (typeof claims[name] !== 'string') throw new TokenError('invalid_claims', `The token's ${name} claim is not a string.`);
     }
     return claims as unknown as AccessTokenClaims;
@@ -108,15 +111,30 @@ export class AccessTokens {
 
 /** The k4.pid from a token's (not yet authenticated) footer. */
 export function kidOf(token: string): `k4.pid.${string}` {
+  let footer: Uint8Array;
+  try {
+    footer = InspectFooter(token);
+  } catch {
+    throw footerNotJson();
+  }
+  return kidFromFooter(footer);
+}
+
+/** The k4.pid named by a footer's bytes (`{"kid":"k4.pid.…"}`, not yet authenticated). */
+export function kidFromFooter(bytes: Uint8Array): `k4.pid.${string}` {
   let footer: unknown;
   try {
-    footer = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(InspectFooter(token)));
+    footer = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw new TokenError('malformed', 'The token footer is not JSON.');
+    throw footerNotJson();
   }
   const kid = (footer as { kid?: unknown } | null)?.kid;
-  if (typeof kid !== 'string' || !/^k4\.pid\.[A-Za-z0-9_-]{44}$/.test(kid)) {
+  if (typeof kid !== 'string' || !K4_PID.test(kid)) {
     throw new TokenError('malformed', 'The token footer names no k4.pid key.');
   }
   return kid as `k4.pid.${string}`;
+}
+
+function footerNotJson(): TokenError {
+  return new TokenError('malformed', 'The token footer is not JSON.');
 }
