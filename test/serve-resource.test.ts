@@ -329,9 +329,11 @@ describe('the resource service process under gatehouse serve', () => {
     expect(probe).toBe('ECONNREFUSED');
   });
 
-  // The two tests share a database: the second starts from what the first left.
+  // The two tests share a database: the second starts from what the first left. Each serve has the
+  // same issuer (as with a fixed port), so the tokens of one run are tokens of the next.
   describe('restarts lose no records and no revocation', () => {
     const db = join(fileTempDir(), 'g.db');
+    const serveAgain = async () => startServe(['--db', db, '--port', String(await freePort()), '--issuer', ISSUER]);
     let revokedToken: string;
     let recordId: string;
 
@@ -342,7 +344,7 @@ describe('the resource service process under gatehouse serve', () => {
     });
 
     it('restarting serve: the records are still there, and a token revoked before is still refused', async () => {
-      const first = await startServe(['--db', db, '--port', '0']);
+      const first = await serveAgain();
       const tokens = await signIn(first, 'alice');
       const created = await api(first, '/api/records', { token: tokens.access_token, method: 'POST', json: { title: 'Kept', body: 'across restarts' } });
       recordId = (created.body as RecordItem).id;
@@ -351,7 +353,7 @@ describe('the resource service process under gatehouse serve', () => {
       revokedToken = tokens.access_token;
       expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
 
-      const second = await startServe(['--db', db, '--port', '0']);
+      const second = await serveAgain();
       try {
         const { access_token: token } = await signIn(second, 'alice');
         expect(((await api(second, '/api/records', { token })).body as RecordPage).items.map((item) => item.id)).toEqual([recordId]);
@@ -362,7 +364,7 @@ describe('the resource service process under gatehouse serve', () => {
     });
 
     it('killing only the resource service: serve restarts it on the same port from a new snapshot', async () => {
-      const served = await startServe(['--db', db, '--port', '0']);
+      const served = await serveAgain();
       try {
         const tokens = await signIn(served, 'alice');
         const killed = resourcePid(served);

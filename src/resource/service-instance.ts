@@ -79,7 +79,13 @@ export class ServiceInstance {
       switch (message?.type) {
         case 'listening':
           port = message.port;
-          child.send({ type: 'snapshot', snapshot: options.snapshot() });
+          try {
+            child.send({ type: 'snapshot', snapshot: options.snapshot() });
+          } catch (error) {
+            // The engine could not be read (it is closing): this run cannot become ready.
+            refuse(new ResourceServiceError(`The resource service's snapshot could not be read: ${(error as Error).message}`));
+            return child.kill();
+          }
           this.loaded = true;
           return;
         case 'ready':
