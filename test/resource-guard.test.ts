@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine, IntrospectionResponse, PublishedKey, Revocation } from '../dist/index.js';
-import { BearerGuard, guardFailureBody, type BearerGuardOptions, type GuardResult } from '../dist/resource/index.js';
+import { BearerGuard, guardFailureBody, sendGuardFailure, type BearerGuardOptions, type GuardResult } from 'gatehouse/resource';
 import { v4 } from '../dist/tokens/paseto-v4.js';
 import { importK4Public, parseV4Public, verifyV4Public } from '../dist/tokens/v4-public-verify.js';
 import { FakeClock, newEngine, PASSWORD, seeded, SECRET } from './helpers.js';
@@ -352,6 +354,13 @@ describe('the introspection fallback', () => {
         throw new Error('the engine went away');
       },
     });
+    const garbled = new BearerGuard({
+      issuer: s.engine.issuer,
+      audience: s.engine.audience,
+      clock: s.clock,
+      introspect: async () => ({ ...answer, exp: Number.MAX_VALUE, username: undefined }) as unknown as IntrospectionResponse,
+    });
+    expect(await garbled.authenticate(`Bearer ${s.token}`)).toEqual(invalidToken("The token's exp claim is missing or not a string."));
     const refused = invalidToken('The token was signed by a key this service does not know, and could not be checked.');
     expect(await failing.authenticate(`Bearer ${s.token}`)).toEqual(refused);
     // A failure to ask is not an answer: the next request asks again.
@@ -453,5 +462,34 @@ describe('the node:crypto v4.public verifier', () => {
       if (ours) accepted++;
     }
     expect(accepted).toBeGreaterThanOrEqual(tokens.length);
+  });
+});
+
+describe('guarding a node:http service (the docs/api.md example)', () => {
+  it('lets valid tokens through and answers refusals with the challenge and a JSON body', async () => {
+    const { guard, token } = await setup();
+    const server = createServer(async (req, res) => {
+      const result = await guard.authenticate(req.headers.authorization, ['records:read']);
+      if (!result.ok) {
+        sendGuardFailure(res, result);
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ hello: result.claims.username, scope: result.scope }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+    const none = await fetch(url);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe(NO_CREDENTIALS);
+    expect(none.headers.get('cache-control')).toBe('no-store');
+    expect(await none.json()).toEqual({ error: 'unauthorized', error_description: 'This request needs an access token (Authorization: Bearer).' });
+    const tampered = await fetch(url, { headers: { Authorization: `Bearer ${changedAt(token, signatureIndex(token))}` } });
+    expect(tampered.status).toBe(401);
+    expect(await tampered.json()).toEqual({ error: 'invalid_token', error_description: 'The token signature is invalid.' });
+    const ok = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+    expect(await ok.json()).toEqual({ hello: 'Alice', scope: ['records:read', 'records:write'] });
   });
 });

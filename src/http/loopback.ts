@@ -22,13 +22,19 @@ export interface Listener {
   readonly url: string;
 }
 
-export interface LoopbackOptions {
+/** What every Gatehouse loopback listener is started with. */
+export interface ListenerOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port: number;
-  /** Browser origins (`scheme://host[:port]`, exactly as browsers send Origin) allowed to call. */
-  allowedOrigins: ReadonlySet<string>;
-  /** Receives one line (no secrets) per unexpected error. */
-  log: (line: string) => void;
+  /** Browser origins (`scheme://host[:port]`, exactly as browsers send Origin) allowed to call; default none. */
+  allowedOrigins?: readonly string[] | undefined;
+  /** Receives one line (no secrets) per unexpected error; default: a process warning. */
+  log?: ((line: string) => void) | undefined;
+}
+
+export interface LoopbackOptions extends ListenerOptions {
+  /** Names the listener in its default log's warnings. */
+  name: string;
   /** Answers a request that passed the Host/Origin guard; throws HttpError or OAuthError to refuse it. */
   handle(req: IncomingMessage, listener: Listener): Promise<Reply>;
   /** Headers every answer to this request carries, refusals included (e.g. CORS for an allowed origin). */
@@ -59,7 +65,9 @@ export function routeFor<R extends Routed>(route: R | undefined, method: string 
 
 /** The parts every Gatehouse loopback listener shares: binding, timeouts, limits, the guard, JSON errors, closing. */
 export async function startLoopbackServer(options: LoopbackOptions): Promise<LoopbackServer> {
-  const { port: requestedPort, allowedOrigins, log, handle, headersFor } = options;
+  const { port: requestedPort, handle, headersFor } = options;
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
+  const log = options.log ?? ((line: string) => process.emitWarning(`gatehouse ${options.name}: ${line}`));
   if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
     throw new RangeError('port must be an integer from 0 to 65535.');
   }

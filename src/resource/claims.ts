@@ -21,6 +21,8 @@ export interface AcceptedClaims {
 /** RFC 3339 date-time, as PASETO's registered time claims must be (Date.parse alone takes far more). */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** The largest epoch ms a Date holds (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
 
 /** The claims of a token whose signature verified: a Gatehouse access token for us, valid now. */
 export function checkSignedClaims(message: Uint8Array, rules: ClaimRules, now: number): AcceptedClaims {
@@ -30,34 +32,31 @@ export function checkSignedClaims(message: Uint8Array, rules: ClaimRules, now: n
   } catch {
     throw new TokenError('invalid_claims', 'The token claims are not JSON.');
   }
-  const record = (claims ?? {}) as Record<string, unknown>;
-  for (const name of ACCESS_TOKEN_CLAIMS) {
-    if (typeof record[name] !== 'string') throw new TokenError('invalid_claims', `The token's ${name} claim is missing or not a string.`);
-  }
-  return accept(record as unknown as AccessTokenClaims, rules, now);
+  return accept(accessTokenClaims(claims), rules, now);
 }
 
-/** The claims of a token the engine vouched for (the introspection fallback). */
+/** The claims of a token the engine vouched for (the introspection fallback; times there are seconds). */
 export function checkIntrospectedClaims(answer: IntrospectionResponse, rules: ClaimRules, now: number): AcceptedClaims {
   if (!answer?.active || answer.token_use !== 'access_token') throw new TokenError('revoked', 'The token is not active.');
-  const { iss, aud, jti, nbf } = answer;
-  if (iss === undefined || aud === undefined || jti === undefined || nbf === undefined) {
-    throw new TokenError('invalid_claims', 'The token is not a Gatehouse access token.');
+  const { exp, iat, nbf } = answer;
+  return accept(accessTokenClaims({ ...answer, exp: rfc3339(exp), iat: rfc3339(iat), nbf: rfc3339(nbf) }), rules, now);
+}
+
+/** Exactly the claims of an access token, each a string, or TokenError. */
+function accessTokenClaims(value: unknown): AccessTokenClaims {
+  const record = (value ?? {}) as Record<string, unknown>;
+  const claims: Record<string, unknown> = {};
+  for (const name of ACCESS_TOKEN_CLAIMS) {
+    if (typeof record[name] !== 'string') throw new TokenError('invalid_claims', `The token's ${name} claim is missing or not a string.`);
+    claims[name] = record[name];
   }
-  const claims: AccessTokenClaims = {
-    iss,
-    sub: answer.sub,
-    aud,
-    exp: toRfc3339(answer.exp * 1000),
-    iat: toRfc3339(answer.iat * 1000),
-    nbf: toRfc3339(nbf * 1000),
-    jti,
-    scope: answer.scope,
-    client_id: answer.client_id,
-    sid: answer.sid,
-    username: answer.username,
-  };
-  return accept(claims, rules, now);
+  return claims as unknown as AccessTokenClaims;
+}
+
+/** Epoch seconds as RFC 3339; undefined for anything that is not a representable time. */
+function rfc3339(seconds: unknown): string | undefined {
+  const ms = typeof seconds === 'number' ? seconds * 1000 : Number.NaN;
+  return Math.abs(ms) <= MAX_DATE_MS ? toRfc3339(ms) : undefined;
 }
 
 /** Times (with leeway), then audience and issuer, in the order paseto's Verify checks them. */
