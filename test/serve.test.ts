@@ -173,6 +173,7 @@ describe('gatehouse serve: options and refusals', () => {
     const taken = await listening();
     try {
       const db = await seededDb();
+      // runGatehouse resolves once every process holding serve's stderr has ended: the service's too.
       const run = await runGatehouse(['serve', '--db', db, '--port', '0', '--resource-port', String(portOf(taken))]);
       expect(run).toEqual({
         code: 1,
