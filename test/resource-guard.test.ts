@@ -367,6 +367,14 @@ describe('the introspection fallback', () => {
     expect(await failing.authenticate(`Bearer ${s.token}`)).toEqual(refused);
     expect(calls).toBe(2);
   });
+
+  it('stops waiting for an engine that never answers', async () => {
+    const s = await setup();
+    const silent = new BearerGuard({ issuer: s.engine.issuer, audience: s.engine.audience, clock: s.clock, introspect: () => new Promise(() => {}) });
+    expect(await silent.authenticate(`Bearer ${s.token}`)).toEqual(
+      invalidToken('The token was signed by a key this service does not know, and could not be checked.'),
+    );
+  });
 });
 
 describe('the cache of verified tokens', () => {

@@ -45,6 +45,9 @@ const DEFAULT_LEEWAY_SECONDS = 30;
 const DEFAULT_CACHE_SIZE = 10_000;
 /** How long the engine's refusal of a token is believed without asking again. */
 const REFUSAL_MEMORY_MS = 10_000;
+/** How long a request waits for the engine's answer before the token counts as unchecked. */
+const INTROSPECTION_TIMEOUT_MS = 5_000;
+const NO_TOKEN = 'This request needs an access token (Authorization: Bearer).';
 /** RFC 6750 §2.1 b64token, after "Bearer" and one or more spaces. */
 const BEARER_CREDENTIALS = /^ +([A-Za-z0-9\-._~+/]+=*)$/;
 
@@ -172,7 +175,7 @@ export class BearerGuard {
       question = (async () => {
         let answer: IntrospectionResponse;
         try {
-          answer = await introspect(token);
+          answer = await withTimeout(introspect(token), INTROSPECTION_TIMEOUT_MS);
         } catch {
           throw new TokenError('unknown_key', 'The token was signed by a key this service does not know, and could not be checked.');
         }
@@ -195,11 +198,11 @@ export class BearerGuard {
 
 /** The token from `Authorization: Bearer <token>`, or the refusal for a header that is absent or not one. */
 function bearerToken(authorization: string | undefined): string | GuardFailure {
-  if (authorization === undefined || authorization === '') return noCredentials('This request needs an access token (Authorization: Bearer).');
+  if (authorization === undefined || authorization === '') return noCredentials(NO_TOKEN);
   const end = authorization.search(/[ \t]/);
   const scheme = end === -1 ? authorization : authorization.slice(0, end);
   // The scheme name is case-insensitive (RFC 9110 §11.1); any other scheme is no Bearer credentials at all.
-  if (scheme.toLowerCase() !== 'bearer') return noCredentials('This request needs an access token (Authorization: Bearer).');
+  if (scheme.toLowerCase() !== 'bearer') return noCredentials(NO_TOKEN);
   const match = BEARER_CREDENTIALS.exec(authorization.slice(scheme.length));
   if (!match) return bearerFailure(400, 'invalid_request', 'The Authorization header must be Bearer followed by exactly one token.');
   return match[1]!;
@@ -207,4 +210,13 @@ function bearerToken(authorization: string | undefined): string | GuardFailure {
 
 function unknownKey(): TokenError {
   return new TokenError('unknown_key', 'The token was signed by an unknown or retired key.');
+}
+
+/** The promise's outcome, or a rejection once `ms` have passed without one (the timer keeps no process alive). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer in time')), ms).unref();
+  });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
