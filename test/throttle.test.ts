@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../dist/index.js';
+import { MonotonicClock } from '../dist/security/monotonic-clock.js';
 import { newEngine, oauthFailure, PASSWORD, seeded } from './helpers.js';
 
 const WRONG = 'a wrong password, long enough';
@@ -188,6 +189,31 @@ describe('hard lock (NIST SP 800-63B-4 §3.2.2)', () => {
 });
 
 describe('time that never runs backwards', () => {
+  it('carries time forward after the clock is set back, and never hands out an earlier time', () => {
+    let wall = 1_000_000;
+    let ticks = 0; // the monotonic timer, in ms
+    const clock = new MonotonicClock({ now: () => wall }, 0, () => ticks);
+    const seen: number[] = [clock.now()];
+    wall -= 60_000; // set back a minute
+    for (let i = 0; i < 200; i++) {
+      wall += 500;
+      ticks += 500;
+      seen.push(clock.now());
+    }
+    // While the clock is behind, time advances with the timer, not with the wrong clock.
+    expect(seen[1]).toBe(1_000_500);
+    expect(seen.at(-1)).toBe(1_000_000 + 200 * 500);
+    wall += 60_000 + 1000; // the clock is put right (and a second passes): it is believed again
+    ticks += 1000;
+    seen.push(clock.now());
+    expect(seen.at(-1)).toBe(wall);
+    wall += 10;
+    ticks += 10;
+    seen.push(clock.now());
+    expect(seen.at(-1)).toBe(wall);
+    expect(seen.every((t, i) => i === 0 || t >= seen[i - 1]!)).toBe(true);
+  });
+
   it('a clock set back does not shorten a delay, even across a reopen', async () => {
     const { engine, clock, path } = await seeded();
     for (let i = 0; i < 5; i++) await attempt(engine, 'alice', WRONG);
