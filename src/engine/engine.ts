@@ -414,8 +414,6 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       durability,
       checkpointedId: auditLog.lastCheckpointedId(),
       audited: () => {
-        // Synchronous administration (a disable, an unlock) reaches the disk as soon as it can.
-        if (ctx.durability) engine?.track(ctx.durability.flush());
         if (++sinceCheckpoint < policy.audit.checkpointEvery) return;
         sinceCheckpoint = 0;
         // After the event's transaction commits, and only while the engine is open.
