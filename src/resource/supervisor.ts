@@ -33,7 +33,8 @@ export interface ResourceService {
   readonly url: string;
   /**
    * Resolves once the service has applied every revocation and key change the engine announced so
-   * far (at once when there is none outstanding, or no service running to apply it).
+   * far (at once when there is none outstanding, or no service running to apply it), or after 2 s
+   * with a log line if a stuck service has not.
    */
   sync(): Promise<void>;
   /** Stops forwarding, asks the service to stop, kills it after a grace period; resolves once it has exited. */
@@ -53,6 +54,9 @@ export function startResourceService(engine: Engine, options: ResourceServiceOpt
  * The same with any way of starting the process: what to send and when does not depend on it (the
  * app supplies one that uses Electron's utilityProcess).
  */
+/** How long an answer waits for the resource service to apply a change it caused. */
+const SYNC_TIMEOUT_MS = 2000;
+
 export async function superviseResourceService(
   engine: Engine,
   options: ResourceServiceOptions,
@@ -122,7 +126,18 @@ class Supervisor implements ResourceService {
   }
 
   sync(): Promise<void> {
-    return this.current?.sync() ?? Promise.resolve();
+    const applied = this.current?.sync();
+    if (!applied) return Promise.resolve();
+    // A service that is alive but stuck must not hold every answer of the auth server: wait a
+    // bounded time, then answer anyway (the service still gets the change when it recovers).
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.log(`resource service: a change was not applied within ${SYNC_TIMEOUT_MS / 1000} s; answering without waiting`);
+        resolve();
+      }, SYNC_TIMEOUT_MS);
+    });
+    return Promise.race([applied, late]).finally(() => clearTimeout(timer));
   }
 
   close(): Promise<void> {
