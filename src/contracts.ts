@@ -209,7 +209,13 @@ export type ToResourceService =
   | { type: 'keys'; keys: PublishedKey[] }
   | { type: 'revocations'; revocations: Revocation[] }
   | { type: 'sync'; seq: number }
-  | { type: 'introspection'; id: number; result: IntrospectionResponse };
+  | { type: 'introspection'; id: number; result: IntrospectionResponse }
+  /**
+   * Stop: close the listener and the records store, then exit. A message rather than a signal, so
+   * that stopping is graceful on every platform and over either transport (Windows has no SIGTERM;
+   * utilityProcess.kill() ends a process at once).
+   */
+  | { type: 'shutdown' };
 
 /** Messages from a resource service to the process hosting the engine. */
 export type FromResourceService =
@@ -218,7 +224,12 @@ export type FromResourceService =
   | { type: 'ready' }
   | { type: 'ack'; seq: number }
   /** Fallback only (e.g. a token signed by a key the service has not been sent): ask the engine. */
-  | { type: 'introspect'; id: number; token: string };
+  | { type: 'introspect'; id: number; token: string }
+  /**
+   * The service could not start (before `listening`) and is exiting: why, in one line, and the
+   * system error code when there is one (`EADDRINUSE`), so the parent can say so itself.
+   */
+  | { type: 'failed'; message: string; code?: string };
 
 /** The records API of the bundled resource service (see docs/api.md). Times are epoch ms. */
 export interface RecordItem {

@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { ChainedEvent } from '../dist/security/audit-chain.js';
 import { k4PublicKeyId, openEngine, type AuditCheckpoint, type AuditVerification, type Engine } from '../dist/index.js';
 
 /*
@@ -8,19 +9,8 @@ import { k4PublicKeyId, openEngine, type AuditCheckpoint, type AuditVerification
  * the hash and the PASETO signature are written out again from their descriptions.
  */
 
-/** One stored audit event, as the attacker reads it with SQL. */
-export interface RawEvent {
-  id: number;
-  at: number;
-  type: string;
-  outcome: string;
-  username: string | null;
-  user_id: string | null;
-  client_id: string | null;
-  session_id: string | null;
-  detail: string | null;
-  hash: Buffer | null;
-}
+/** One stored audit event, as the attacker reads it with SQL (the columns are public knowledge). */
+export type RawEvent = ChainedEvent & { hash: Buffer | null };
 
 /** The genesis hash: SHA-256 of "gatehouse audit chain v1\0" and the installation id. */
 export function genesisOf(installationId: string): Buffer {

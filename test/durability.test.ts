@@ -25,6 +25,9 @@ describe('durable commits without fsync on the calling thread', () => {
       const before = durability.changes();
       db.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(10));
       expect(durability.changes()).toBe(before + 1);
+      // Administration commits with FULL (on disk when it returns), then the connection goes back to NORMAL.
+      expect(durability.fullySynced(() => db.pragma('synchronous', { simple: true }))).toBe(2);
+      expect(db.pragma('synchronous', { simple: true })).toBe(1);
       // Concurrent flushes share work and all settle.
       await Promise.all(Array.from({ length: 20 }, () => durability.flush()));
     } finally {

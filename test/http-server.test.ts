@@ -69,6 +69,39 @@ describe('startHttpServer', () => {
     await expect(http.close()).resolves.toBeUndefined();
   });
 
+  it('sends an engine answer only once beforeReply has resolved, refusals included', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    let called!: () => void;
+    const waiting = new Promise<void>((resolve) => (called = resolve));
+    const http = await started({
+      beforeReply: () => {
+        order.push('beforeReply');
+        called();
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    try {
+      http.attach((await newEngine()).engine);
+      const answered = fetch(`${http.url}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password' }) }).then(
+        (response) => {
+          order.push('answered');
+          return response.status;
+        },
+      );
+      await waiting;
+      order.push('released');
+      release();
+      expect(await answered).toBe(401); // invalid_client: a refusal by the engine
+      expect(order).toEqual(['beforeReply', 'released', 'answered']);
+      // Transport refusals do not wait for it: the engine was not asked.
+      expect((await getJson(`${http.url}/nowhere`)).status).toBe(404);
+      expect(order).toEqual(['beforeReply', 'released', 'answered']);
+    } finally {
+      await http.close();
+    }
+  });
+
   it('refuses a port that is not one', async () => {
     for (const port of [-1, 65536, 1.5, Number.NaN]) {
       await expect(startHttpServer({ port })).rejects.toThrow(RangeError);

@@ -57,29 +57,32 @@ function shell(script: string): { child: ChildProcess; stdout: () => string; std
 }
 
 describe('README quick start', () => {
-  it('serves, changes the one-time password, signs in, refreshes, revokes, and stops on Ctrl-C', async () => {
+  it('serves, changes the one-time password, signs in, calls the resource service, refreshes, revokes, and stops on Ctrl-C', async () => {
     const [serverBlock, clientBlock] = quickStartBlocks();
     expect(serverBlock!.split('\n')[0]).toBe('npm ci');
     const db = join(tempDir(), 'quick.db');
 
     const serverLines = serverBlock!.split('\n').slice(1).join('\n');
-    const server = shell(substitute(serverLines, '--db ./quick.db', `--db ${db} --port 0`));
-    const ready = await new Promise<{ issuer: string }>((resolve, reject) => {
+    const server = shell(substitute(serverLines, '--db ./quick.db', `--db ${db} --port 0 --resource-port 0`));
+    const ready = await new Promise<{ issuer: string; resource: string }>((resolve, reject) => {
       server.child.stdout!.on('data', () => {
         const line = server.stdout().split('\n')[0];
-        if (server.stdout().includes('\n')) resolve(JSON.parse(line!) as { issuer: string });
+        if (server.stdout().includes('\n')) resolve(JSON.parse(line!) as { issuer: string; resource: string });
       });
       void server.closed.then((code) => reject(new Error(`the server ended (${code}): ${server.stderr()}`)));
     });
     expect(ready.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.resource).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
-    const client = shell(substitute(substitute(clientBlock!, 'http://127.0.0.1:8470', ready.issuer), './quick.db', db));
+    let script = substitute(clientBlock!, 'http://127.0.0.1:8470', ready.issuer);
+    script = substitute(script, 'http://127.0.0.1:8471', ready.resource);
+    const client = shell(substitute(script, './quick.db', db));
     const code = await client.closed;
     expect(code, client.stderr()).toBe(0);
     expect(client.stderr()).toBe('');
 
-    // 204 from /password; the sign-in response as jq prints it; the refreshed summary; {} from
-    // /revoke; the refused refresh.
+    // 204 from /password; the sign-in response as jq prints it; who the resource service says the
+    // access token speaks for; the refreshed summary; {} from /revoke; the refused refresh.
     const out = client.stdout();
     const [changed, ...rest] = out.split('\n');
     expect(changed).toBe('204');
@@ -91,6 +94,7 @@ describe('README quick start', () => {
     const after = rest.join('\n').slice(signedIn.length);
     expect(after).toBe(
       [
+        '{"username":"admin","scope":["admin","records:read","records:write"]}',
         '{',
         '  "token_type": "Bearer",',
         '  "expires_in": 300,',
@@ -107,12 +111,14 @@ describe('README quick start', () => {
     process.kill(-server.child.pid!, 'SIGINT');
     await server.closed;
     expect(server.stderr()).toMatch(/gatehouse: stopping on SIGINT\n$/);
-    const port = Number(new URL(ready.issuer).port);
-    const probe = await new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.on('connect', () => resolve('connected'));
-      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-    });
-    expect(probe).toBe('ECONNREFUSED');
+    // Both listeners are gone: the server's, and its resource service's (Ctrl-C reached that process
+    // too; it waits for the server to stop it).
+    const probe = (url: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(new URL(url).port), '127.0.0.1');
+        socket.on('connect', () => resolve('connected'));
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      });
+    expect([await probe(ready.issuer), await probe(ready.resource)]).toEqual(['ECONNREFUSED', 'ECONNREFUSED']);
   });
 });

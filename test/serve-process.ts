@@ -14,16 +14,27 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+/** What `gatehouse serve` prints on stdout once both its listeners are ready. */
+export interface ReadyLine {
+  issuer: string;
+  resource: string;
+}
+
 /** A `gatehouse serve` child process that has printed its ready line. */
 export interface Served {
   child: ChildProcess;
   /** The ready line, parsed. */
-  ready: { issuer: string };
+  ready: ReadyLine;
   /** The base URL (from the issuer, unless --issuer was given). */
   url: string;
   port: number;
+  /** The resource service's base URL (from the ready line) and port. */
+  resourceUrl: string;
+  resourcePort: number;
   stdout(): string;
   stderr(): string;
+  /** Resolves once stderr contains `text` (rejects if the process ends first). */
+  stderrIncludes(text: string): Promise<void>;
   /** Sends the signal and resolves once the process has exited and closed its output. */
   stop(signal?: NodeJS.Signals): Promise<Exit>;
 }
@@ -54,16 +65,20 @@ export function runGatehouse(args: readonly string[]): Promise<Exit & { stdout: 
   return closed(child).then((exit) => ({ ...exit, stdout, stderr }));
 }
 
-/** Starts `node bin/gatehouse.js serve ARGS` and waits for its ready line (rejects if it exits first). */
+/**
+ * Starts `node bin/gatehouse.js serve ARGS` and waits for its ready line (rejects if it exits first).
+ * Unless ARGS say otherwise, the resource service takes a free port (`--resource-port 0`), so that
+ * test files running side by side never compete for the default one.
+ */
 export async function startServe(args: readonly string[]): Promise<Served> {
-  const child = spawnTracked([BIN, 'serve', ...args]);
+  const child = spawnTracked([BIN, 'serve', ...args, ...(args.includes('--resource-port') ? [] : ['--resource-port', '0'])]);
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-  const ready = await new Promise<{ issuer: string }>((resolve, reject) => {
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk;
-      if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))) as { issuer: string });
+      if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))) as ReadyLine);
     });
     child.once('exit', (code) => reject(new Error(`gatehouse serve exited (${code}) before it was ready: ${stderr}`)));
   });
@@ -73,8 +88,21 @@ export async function startServe(args: readonly string[]): Promise<Served> {
     ready,
     url,
     port: Number(new URL(url).port),
+    resourceUrl: ready.resource,
+    resourcePort: Number(new URL(ready.resource).port),
     stdout: () => stdout,
     stderr: () => stderr,
+    stderrIncludes: (text) =>
+      new Promise((resolve, reject) => {
+        const look = () => {
+          if (!stderr.includes(text)) return;
+          child.stderr!.off('data', look);
+          resolve();
+        };
+        child.stderr!.on('data', look);
+        child.once('exit', () => reject(new Error(`gatehouse serve exited without writing ${JSON.stringify(text)}: ${stderr}`)));
+        look();
+      }),
     stop: (signal = 'SIGTERM') => stopChild(child, signal),
   };
 }

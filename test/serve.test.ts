@@ -38,7 +38,11 @@ describe('gatehouse serve: first run and restart', () => {
 
   it('creates "admin" with a one-time password in a private file, prints one ready line, and stops on SIGTERM', async () => {
     const served = await startServe(['--db', db, '--port', '0']);
-    expect(served.stdout()).toBe(`{"issuer":"http://127.0.0.1:${served.port}"}\n`);
+    const readyLine = `{"issuer":"http://127.0.0.1:${served.port}","resource":"http://127.0.0.1:${served.resourcePort}"}\n`;
+    expect(served.stdout()).toBe(readyLine);
+    expect(served.resourcePort).not.toBe(served.port);
+    // The records live beside the auth database, as private as it is.
+    expect(statSync(join(db, '..', 'g.data.db')).mode & 0o777).toBe(0o600);
 
     const oneTime = readFileSync(passwordFile, 'utf8');
     expect(oneTime).toMatch(/^[A-Za-z0-9_-]{24}\n$/);
@@ -74,7 +78,7 @@ describe('gatehouse serve: first run and restart', () => {
     }
 
     expect(await served.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(served.stdout()).toBe(`{"issuer":"http://127.0.0.1:${served.port}"}\n`);
+    expect(served.stdout()).toBe(readyLine);
     expect(served.stderr()).toMatch(/\ngatehouse: stopping on SIGTERM\n$/);
     expect(served.stderr()).not.toContain(password);
   });
@@ -142,7 +146,7 @@ describe('gatehouse serve: options and refusals', () => {
     const port = portOf(free);
     await close(free);
     const served = await startServe(['--db', db, '--port', String(port), '--issuer', 'urn:example:gatehouse']);
-    expect(served.stdout()).toBe('{"issuer":"urn:example:gatehouse"}\n');
+    expect(served.stdout()).toBe(`{"issuer":"urn:example:gatehouse","resource":"http://127.0.0.1:${served.resourcePort}"}\n`);
     const metadata = (await (await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>;
     expect([metadata.issuer, metadata.token_endpoint]).toEqual(['urn:example:gatehouse', `http://127.0.0.1:${port}/token`]);
     const tokens = await post(`http://127.0.0.1:${port}/token`, { grant_type: 'password', client_id: 'gatehouse-app', username: 'alice', password: PASSWORD });
@@ -160,6 +164,23 @@ describe('gatehouse serve: options and refusals', () => {
     try {
       const run = await runGatehouse(['serve', '--db', join(tempDir(), 'g.db'), '--port', String(portOf(taken))]);
       expect(run).toEqual({ code: 1, signal: null, stdout: '', stderr: `gatehouse: Port ${portOf(taken)} on 127.0.0.1 is already in use.\n` });
+    } finally {
+      await close(taken);
+    }
+  });
+
+  it('exits 1 with one line when the resource port is taken, leaving no process behind', async () => {
+    const taken = await listening();
+    try {
+      const db = await seededDb();
+      // runGatehouse resolves once every process holding serve's stderr has ended: the service's too.
+      const run = await runGatehouse(['serve', '--db', db, '--port', '0', '--resource-port', String(portOf(taken))]);
+      expect(run).toEqual({
+        code: 1,
+        signal: null,
+        stdout: '',
+        stderr: `gatehouse: Resource port ${portOf(taken)} on 127.0.0.1 is already in use.\n`,
+      });
     } finally {
       await close(taken);
     }
@@ -204,7 +225,9 @@ describe('gatehouse serve: options and refusals', () => {
       ['--issuer', ''],
       ['--issuer', ' '],
       ['--issuer', 'x'.repeat(513)],
-      ['--resource-port', '9000'],
+      ['--resource-port', '65536'],
+      ['--resource-port', 'x'],
+      ['--resource-port', '-1'],
       ['now'],
     ]) {
       const run = await runGatehouse(['serve', '--db', db, ...args]);

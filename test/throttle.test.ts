@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../dist/index.js';
+import { MonotonicClock } from '../dist/security/monotonic-clock.js';
 import { newEngine, oauthFailure, PASSWORD, seeded } from './helpers.js';
 
 const WRONG = 'a wrong password, long enough';
@@ -188,6 +189,31 @@ describe('hard lock (NIST SP 800-63B-4 §3.2.2)', () => {
 });
 
 describe('time that never runs backwards', () => {
+  it('carries time forward after the clock is set back, and never hands out an earlier time', () => {
+    let wall = 1_000_000;
+    let ticks = 0; // the monotonic timer, in ms
+    const clock = new MonotonicClock({ now: () => wall }, 0, () => ticks);
+    const seen: number[] = [clock.now()];
+    wall -= 60_000; // set back a minute
+    for (let i = 0; i < 200; i++) {
+      wall += 500;
+      ticks += 500;
+      seen.push(clock.now());
+    }
+    // While the clock is behind, time advances with the timer, not with the wrong clock.
+    expect(seen[1]).toBe(1_000_500);
+    expect(seen.at(-1)).toBe(1_000_000 + 200 * 500);
+    wall += 60_000 + 1000; // the clock is put right (and a second passes): it is believed again
+    ticks += 1000;
+    seen.push(clock.now());
+    expect(seen.at(-1)).toBe(wall);
+    wall += 10;
+    ticks += 10;
+    seen.push(clock.now());
+    expect(seen.at(-1)).toBe(wall);
+    expect(seen.every((t, i) => i === 0 || t >= seen[i - 1]!)).toBe(true);
+  });
+
   it('a clock set back does not shorten a delay, even across a reopen', async () => {
     const { engine, clock, path } = await seeded();
     for (let i = 0; i < 5; i++) await attempt(engine, 'alice', WRONG);
@@ -237,7 +263,7 @@ describe('password-hash work is capped, with the app first', () => {
     }
     // Only the checks that ran were counted: a refused one leaves its name untouched.
     const check = new Database(path, { readonly: true });
-    const counted = check.prepare('SELECT count(*) FROM throttle WHERE account = 0 AND failures = 1').pluck().get();
+    const counted = check.prepare('SELECT count(*) FROM throttle WHERE failures = 1').pluck().get();
     check.close();
     expect(counted).toBe(results.length - busy.length);
     expect(engine.hashEvaluations).toBe(1 /* Alice, at seeding */ + (results.length - busy.length) + 1 /* the app */);
@@ -261,14 +287,15 @@ describe('password-hash work is capped, with the app first', () => {
 });
 
 describe('bounded storage for unknown names', () => {
-  it('keeps the most recent unknown names up to the policy limit, and every account name', async () => {
+  it('keeps the most recent idle names up to the policy limit, and every delay or lock in force, account or not', async () => {
     const { engine, path, clock } = await seeded({ policy: { lockout: { maxUnknownNames: 100 } } });
-    await attempt(engine, 'alice', WRONG);
+    for (let i = 0; i < 5; i++) await attempt(engine, 'alice', WRONG); // alice is now delayed
     await engine.close();
     const db = new Database(path);
-    const insert = db.prepare('INSERT INTO throttle (name_hash, account, failures, delayed_until, locked_until, updated_at) VALUES (?, 0, 1, 0, NULL, ?)');
+    const insert = db.prepare('INSERT INTO throttle (name_hash, failures, delayed_until, locked_until, updated_at) VALUES (?, ?, 0, ?, ?)');
     db.transaction(() => {
-      for (let i = 0; i < 250; i++) insert.run(`stranger${i}`, clock.ms - 1000 + i);
+      for (let i = 0; i < 250; i++) insert.run(`idle${i}`, 1, null, clock.ms - 1000 + i);
+      insert.run('locked-long-ago', 100, clock.ms + 3600_000, clock.ms - 10 * 86_400_000);
     })();
     db.close();
 
@@ -276,14 +303,14 @@ describe('bounded storage for unknown names', () => {
     try {
       await reopened.rotateSigningKey(); // daily maintenance runs with each rotation
       const check = new Database(path, { readonly: true });
-      const unknown = check.prepare('SELECT name_hash FROM throttle WHERE account = 0').pluck().all() as string[];
-      const accounts = check.prepare('SELECT count(*) FROM throttle WHERE account = 1').pluck().get();
+      const names = check.prepare('SELECT name_hash FROM throttle').pluck().all() as string[];
       check.close();
-      expect(unknown).toHaveLength(100);
-      expect(unknown).toContain('stranger249');
-      expect(unknown).not.toContain('stranger0');
-      expect(accounts).toBe(1);
-      expect(reopened.users.signInState('alice').failures).toBe(1);
+      const idle = names.filter((n) => n.startsWith('idle'));
+      expect(idle).toHaveLength(100);
+      expect(idle).toContain('idle249');
+      expect(idle).not.toContain('idle0');
+      expect(names).toContain('locked-long-ago'); // a lock in force is never dropped to make room
+      expect(reopened.users.signInState('alice')).toMatchObject({ failures: 5, delayedUntil: expect.any(Number) });
     } finally {
       await reopened.close();
     }

@@ -1,42 +1,58 @@
+import { parse, join } from 'node:path';
 import { openEngine, type Engine } from '../engine/engine.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
+import { startResourceService, type ResourceService } from '../resource/supervisor.js';
 import { listenForChanges, type ChangeListener } from '../store/change-signal.js';
 import { bootstrapAdmin, ensureFirstPartyClient } from './bootstrap.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
 
-/** The port `gatehouse serve` binds on 127.0.0.1 unless --port says otherwise. */
+/** The ports `gatehouse serve` binds on 127.0.0.1 unless --port and --resource-port say otherwise. */
 const DEFAULT_PORT = 8470;
+const DEFAULT_RESOURCE_PORT = 8471;
 const MAX_ISSUER_LENGTH = 512;
 
 /**
- * `gatehouse serve`: the engine and its loopback HTTP adapter in one process. Prints one JSON line on
- * stdout once it answers requests, logs one line per event on stderr, and stops cleanly on SIGTERM
- * or SIGINT (requests in flight finish, then the engine closes).
+ * `gatehouse serve`: the engine and its loopback HTTP adapter in one process, and the resource
+ * service as its child process. Prints one JSON line on stdout once both answer requests, logs one
+ * line per event on stderr, and stops cleanly on SIGTERM or SIGINT (requests in flight finish, then
+ * the resource service stops, then the engine closes).
  */
 export async function serve({ io, values, db }: CommandContext): Promise<void> {
-  const port = parsePort(values.port);
+  const port = parsePort(values.port, 'port', DEFAULT_PORT);
+  const resourcePort = parsePort(values['resource-port'], 'resource-port', DEFAULT_RESOURCE_PORT);
   const issuer = parseIssuer(values.issuer);
   const log = (line: string) => io.stderr.write(`gatehouse: ${line}\n`);
   const stop = stopSignal();
   let http: HttpServer | undefined;
   let engine: Engine | undefined;
+  let resource: ResourceService | undefined;
   let changes: ChangeListener | undefined;
   try {
-    http = await startHttpServer({ port, log }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') throw new CliError('refused', `Port ${port} on 127.0.0.1 is already in use.`);
-      throw error;
-    });
+    // A revocation a request caused reaches the resource service before its answer reaches the client.
+    const beforeReply = () => resource?.sync() ?? Promise.resolve();
+    http = await startHttpServer({ port, log, beforeReply }).catch(portTaken('Port', port));
     // Bound first, so that the tokens' issuer is the URL actually served (with --port 0 too).
     engine = await openEngine({ path: db, issuer: issuer ?? http.url });
     ensureFirstPartyClient(engine);
     const passwordFile = await bootstrapAdmin(engine, db);
     if (passwordFile) log(`created user "admin"; its one-time password is in ${passwordFile} and must be changed at first sign-in`);
     http.attach(engine);
-    const opened = engine;
-    // The CLI nudges us after each change it makes, so the next request here already sees it.
-    changes = await listenForChanges(db, async () => opened.checkForChanges(), log);
-    if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer })}\n`);
+    resource = await startResourceService(engine, { port: resourcePort, dataPath: dataPathFor(db), log }).catch(
+      portTaken('Resource port', resourcePort),
+    );
+    const [opened, served] = [engine, resource];
+    // The CLI nudges us after each change it makes and waits for the answer: by then the engine has
+    // looked, and the resource service has applied what it found, so the very next request sees it.
+    changes = await listenForChanges(
+      db,
+      async () => {
+        opened.checkForChanges();
+        await served.sync();
+      },
+      log,
+    );
+    if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer, resource: resource.url })}\n`);
     const signal = await stop.promise;
     stop.dispose(); // a second signal now ends the process at once (its default action), should closing hang
     const stopping = http.close(); // refuses new connections at once
@@ -46,14 +62,31 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     stop.dispose();
     await changes?.close();
     await http?.close();
+    await resource?.close();
     await engine?.close();
   }
 }
 
-function parsePort(value: unknown): number {
-  if (value === undefined) return DEFAULT_PORT;
+/**
+ * The records database: beside the auth database, named after it with `.db` replaced by
+ * `.data.db` (`gatehouse.db` → `gatehouse.data.db`; a name without `.db` gets `.data.db` added).
+ */
+function dataPathFor(db: string): string {
+  const { dir, base } = parse(db);
+  return join(dir, `${base.endsWith('.db') ? base.slice(0, -'.db'.length) : base}.data.db`);
+}
+
+function portTaken(what: string, port: number): (error: NodeJS.ErrnoException) => never {
+  return (error) => {
+    if (error.code === 'EADDRINUSE') throw new CliError('refused', `${what} ${port} on 127.0.0.1 is already in use.`);
+    throw error;
+  };
+}
+
+function parsePort(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
   if (typeof value !== 'string' || !/^\d{1,5}$/.test(value) || Number(value) > 65535) {
-    throw new CliError('usage', '--port must be a whole number from 0 to 65535 (0 picks a free port).');
+    throw new CliError('usage', `--${option} must be a whole number from 0 to 65535 (0 picks a free port).`);
   }
   return Number(value);
 }

@@ -4,7 +4,7 @@ import { endSessions } from '../oauth/end-sessions.js';
 import { formatScope } from '../oauth/scope.js';
 import { toClientInfo, type ClientRow } from '../store/clients.js';
 import { AdminError } from './admin-error.js';
-import { assertOpen, audit, liveSince, type EngineContext } from './context.js';
+import { administer, assertOpen, audit, liveSince, type EngineContext } from './context.js';
 import { scopeOf } from './admin-validation.js';
 
 export interface NewClientInput {
@@ -54,11 +54,11 @@ export class ClientsAdmin {
       secret = input.secret.value;
     }
     const secretHash = secret === undefined ? null : hashClientSecret(secret);
-    this.ctx.db.transaction(() => {
+    administer(this.ctx, () => {
       if (this.ctx.clients.find(input.id)) throw new AdminError('client_exists', `A client "${input.id}" already exists.`);
       this.ctx.clients.insert(input.id, secretHash, scope, grants, this.ctx.clock.now());
       audit(this.ctx, { type: 'admin.client_added', outcome: 'success', clientId: input.id, detail: { confidential: secret !== undefined } });
-    }).immediate();
+    });
     const client = toClientInfo(this.ctx.clients.find(input.id)!);
     return input.secret === 'generate' && secret !== undefined ? { client, secret } : { client };
   }
@@ -82,7 +82,7 @@ export class ClientsAdmin {
   /** Removes a client and ends every session it holds. */
   remove(id: string): void {
     assertOpen(this.ctx);
-    const revocations = this.ctx.db.transaction(() => {
+    const revocations = administer(this.ctx, () => {
       this.find(id);
       const now = this.ctx.clock.now();
       const live = this.ctx.sessions.liveSessionsOfClient(id, liveSince(now));
@@ -90,7 +90,7 @@ export class ClientsAdmin {
       this.ctx.clients.remove(id);
       audit(this.ctx, { type: 'admin.client_removed', outcome: 'success', clientId: id });
       return ended;
-    }).immediate();
+    });
     this.ctx.publishRevocations(revocations);
   }
 }

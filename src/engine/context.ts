@@ -61,6 +61,16 @@ export function assertOpen(ctx: EngineContext): void {
 }
 
 /**
+ * An administrator's write transaction (BEGIN IMMEDIATE), on disk when it returns: synchronous
+ * administration (a disable, an unlock, a revoke) cannot wait for a group commit, and it is rare
+ * enough to fsync on the calling thread, as synchronous=FULL does.
+ */
+export function administer<T>(ctx: EngineContext, write: () => T): T {
+  const transaction = ctx.db.transaction(write);
+  return ctx.durability ? ctx.durability.fullySynced(() => transaction.immediate()) : transaction.immediate();
+}
+
+/**
  * Appends to the audit chain (in the caller's write transaction, or its own), and keeps the time
  * mark as high as any time recorded.
  */

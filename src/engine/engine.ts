@@ -13,7 +13,7 @@ import type {
 import { isRevoked } from '../oauth/access-token-status.js';
 import { changePasswordRequest } from '../oauth/change-password.js';
 import type { BasicCredentials } from '../oauth/client-auth.js';
-import { introspectRequest } from '../oauth/introspect.js';
+import { introspectAccessToken, introspectRequest } from '../oauth/introspect.js';
 import { revokeRequest } from '../oauth/revoke.js';
 import { tokenRequest } from '../oauth/token-request.js';
 import { HashPool, type HashPriority } from '../passwords/hash-pool.js';
@@ -159,6 +159,16 @@ export class Engine {
       if (isRevoked(this.ctx, claims, this.ctx.clock.now())) throw new TokenError('revoked', 'The token has been revoked.');
       return claims;
     });
+  }
+
+  /**
+   * RFC 7662's answer for an access token, without client authentication: for trusted callers in
+   * this process only (the resource service's supervisor answers its service's fallback questions
+   * with it). Anything that is not a valid, unrevoked access token is `{ active: false }`.
+   */
+  introspectAccessToken(token: string): Promise<IntrospectionResponse> {
+    if (typeof token !== 'string') throw new TypeError('introspectAccessToken takes the token as a string.');
+    return this.run(() => introspectAccessToken(this.ctx, token));
   }
 
   /** Public keys that may still verify tokens (what `/keys` publishes). */
@@ -404,8 +414,6 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       durability,
       checkpointedId: auditLog.lastCheckpointedId(),
       audited: () => {
-        // Synchronous administration (a disable, an unlock) reaches the disk as soon as it can.
-        if (ctx.durability) engine?.track(ctx.durability.flush());
         if (++sinceCheckpoint < policy.audit.checkpointEvery) return;
         sinceCheckpoint = 0;
         // After the event's transaction commits, and only while the engine is open.

@@ -10,7 +10,7 @@ export function pruneExpired(ctx: EngineContext): void {
   ctx.db.transaction(() => {
     ctx.sessions.prune(now, now - ctx.policy.sessionRetentionSeconds * 1000);
     ctx.revocations.prune(now);
-    ctx.throttle.pruneUnknown();
+    ctx.throttle.prune(now);
   })();
   pruneAudit(ctx);
 }

@@ -30,7 +30,10 @@ export interface LockoutRules {
   maxFailures: number;
   /** How long a lock lasts unless an administrator lifts it first. */
   lockSeconds: number;
-  /** Throttle records kept for names that are not accounts; the least recent go first. */
+  /**
+   * Throttle records kept for idle names (no delay or lock in force), accounts and unknown names
+   * alike; the least recent go first, in daily maintenance.
+   */
   maxUnknownNames: number;
   /** Password checks (argon2id) waiting for callers other than the app's own window; more are refused. */
   maxQueuedChecks: number;

@@ -2,7 +2,7 @@ import type { SessionInfo } from '../contracts.js';
 import { endSessions } from '../oauth/end-sessions.js';
 import { usernameKey } from '../store/username-key.js';
 import { AdminError } from './admin-error.js';
-import { assertOpen, type EngineContext } from './context.js';
+import { administer, assertOpen, type EngineContext } from './context.js';
 
 /** Sign-in sessions as IT sees them, and ending one by hand. */
 export class SessionsAdmin {
@@ -19,10 +19,10 @@ export class SessionsAdmin {
 
   revoke(sessionId: string): void {
     assertOpen(this.ctx);
-    const revocations = this.ctx.db.transaction(() => {
+    const revocations = administer(this.ctx, () => {
       if (!this.ctx.sessions.find(sessionId)) throw new AdminError('session_not_found', `No session has the id "${sessionId}".`);
       return endSessions(this.ctx, [sessionId], 'admin_revoked');
-    }).immediate();
+    });
     this.ctx.publishRevocations(revocations);
   }
 }

@@ -9,7 +9,7 @@ import { passwordViolations } from '../passwords/policy.js';
 import { usernameKey } from '../store/username-key.js';
 import { toUserInfo, type UserRow } from '../store/users.js';
 import { AdminError } from './admin-error.js';
-import { assertOpen, audit, liveSince, type EngineContext } from './context.js';
+import { administer, assertOpen, audit, liveSince, type EngineContext } from './context.js';
 
 export type NewUserInput = {
   username: string;
@@ -52,7 +52,7 @@ export class UsersAdmin {
     }
     const id = randomUUID();
     const now = this.ctx.clock.now();
-    this.ctx.db.transaction(() => {
+    administer(this.ctx, () => {
       if (this.ctx.users.findByKey(usernameKey(username))) throw exists(username);
       this.ctx.users.insert({
         id,
@@ -65,7 +65,7 @@ export class UsersAdmin {
         now,
       });
       audit(this.ctx, { type: 'admin.user_added', outcome: 'success', username, userId: id });
-    }).immediate();
+    });
     return toUserInfo(this.find(username));
   }
 
@@ -188,7 +188,7 @@ export class UsersAdmin {
     endReason: SessionEndReason | undefined,
     apply: (row: UserRow, now: number) => void,
   ): void {
-    const revocations = this.ctx.db.transaction((): Revocation[] => {
+    const revocations = administer(this.ctx, (): Revocation[] => {
       const row = this.find(username);
       const now = this.ctx.clock.now();
       const ended = endReason
@@ -199,7 +199,7 @@ export class UsersAdmin {
       apply(row, now);
       audit(this.ctx, { type: event, outcome: 'success', username: row.username, userId: row.id });
       return ended;
-    }).immediate();
+    });
     this.ctx.publishRevocations(revocations);
   }
 }

@@ -5,7 +5,14 @@ import { routeFor, startLoopbackServer, type Listener, type ListenerOptions, typ
 import { unavailable, type Reply } from './respond.js';
 import { ROUTES } from './routes.js';
 
-export type HttpServerOptions = ListenerOptions;
+export interface HttpServerOptions extends ListenerOptions {
+  /**
+   * Awaited after the engine has answered a request and before the answer is sent; must not reject.
+   * `serve` waits here until its resource service has applied what the request changed (a
+   * revocation), so that the client's very next request there is judged by it.
+   */
+  beforeReply?: (() => Promise<void>) | undefined;
+}
 
 export interface HttpServer extends LoopbackServer {
   /**
@@ -17,6 +24,7 @@ export interface HttpServer extends LoopbackServer {
 
 /** Starts the loopback HTTP adapter (RFC 6749 token, RFC 7009, RFC 7662, RFC 8414, keys, password). */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const { beforeReply = () => Promise.resolve(), ...listenerOptions } = options;
   let engine: Engine | undefined;
 
   async function handle(req: IncomingMessage, listener: Listener): Promise<Reply> {
@@ -24,10 +32,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // Parameters in a URL end up in logs and histories; RFC 6749 §3.2 puts them in the body.
     if (req.url!.includes('?')) throw badRequest('Send parameters in the request body, not in the URL.');
     if (!engine) return unavailable('The server is starting.');
-    return route.handle(engine, req, listener.url);
+    try {
+      return await route.handle(engine, req, listener.url);
+    } finally {
+      // Refusals too: reuse of a refresh token is refused and revokes its session.
+      await beforeReply();
+    }
   }
 
-  const server = await startLoopbackServer({ ...options, name: 'http', handle });
+  const server = await startLoopbackServer({ ...listenerOptions, name: 'http', handle });
   return {
     port: server.port,
     url: server.url,

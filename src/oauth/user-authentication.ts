@@ -111,7 +111,7 @@ function countFailure(
   reason: string,
   purpose: PasswordCheck,
 ): void {
-  const outcome = ctx.throttle.failure(key, ctx.clock.now(), user !== undefined);
+  const outcome = ctx.throttle.failure(key, ctx.clock.now());
   failedSignIn(ctx, submitted, user, clientId, reason, purpose, { failures: outcome.failures });
   const name = auditedName(ctx, submitted, user);
   if (outcome.locked) {

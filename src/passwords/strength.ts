@@ -1,6 +1,5 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as english from '@zxcvbn-ts/language-en';
+import { createRequire } from 'node:module';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 /** Guidance a UI can show while someone types a new password (never a reason to refuse one). */
 export interface PasswordStrength {
@@ -23,11 +22,7 @@ let estimator: ZxcvbnFactory | undefined;
  * harm (the renderer, as someone types), not on a thread that serves sign-ins.
  */
 export function passwordStrength(password: string, context: readonly string[] = []): PasswordStrength {
-  estimator ??= new ZxcvbnFactory({
-    dictionary: { ...common.dictionary, ...english.dictionary },
-    graphs: common.adjacencyGraphs,
-    translations: english.translations,
-  });
+  estimator ??= createEstimator();
   const result = estimator.check(password.normalize('NFKC'), [...context]);
   return {
     score: result.score,
@@ -35,4 +30,17 @@ export function passwordStrength(password: string, context: readonly string[] = 
     warning: result.feedback.warning,
     suggestions: result.feedback.suggestions,
   };
+}
+
+/** Loaded on first use: its dictionaries are megabytes that most processes never need. */
+function createEstimator(): ZxcvbnFactory {
+  const require = createRequire(import.meta.url);
+  const { ZxcvbnFactory: Factory } = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
+  const common = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+  const english = require('@zxcvbn-ts/language-en') as typeof import('@zxcvbn-ts/language-en');
+  return new Factory({
+    dictionary: { ...common.dictionary, ...english.dictionary },
+    graphs: common.adjacencyGraphs,
+    translations: english.translations,
+  });
 }

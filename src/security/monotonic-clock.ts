@@ -9,6 +9,7 @@ import { monotonicMs, type Clock } from '../clock.js';
 export class MonotonicClock implements Clock {
   private markTime: number;
   private markTakenAt: number;
+  private carrying = false;
 
   constructor(
     private readonly inner: Clock,
@@ -22,17 +23,23 @@ export class MonotonicClock implements Clock {
   now(): number {
     const wall = this.inner.now();
     const taken = this.elapsed();
-    if (wall >= this.markTime) {
-      this.markTime = wall;
-      this.markTakenAt = taken;
-      return wall;
+    if (this.carrying || wall < this.markTime) {
+      // The clock was set back: carry the mark forward by the monotonic timer until the clock
+      // catches up with it again.
+      const carried = Math.floor(this.markTime + (taken - this.markTakenAt));
+      if (wall < carried) {
+        this.carrying = true;
+        return carried;
+      }
+      this.carrying = false;
     }
-    // The clock is behind the latest time seen: it was set back. Carry the mark forward instead.
-    return Math.floor(this.markTime + (taken - this.markTakenAt));
+    this.markTime = wall;
+    this.markTakenAt = taken;
+    return wall;
   }
 
   /** The latest time handed out, to be persisted. */
   get mark(): number {
-    return this.markTime;
+    return this.now();
   }
 }

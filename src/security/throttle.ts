@@ -11,9 +11,6 @@ export type ThrottleVerdict =
 /** What one more checked failure did. */
 export type FailureOutcome = { failures: number; delaySeconds?: number; locked: boolean };
 
-/** New names between two prunes of the unknown-name records. */
-const PRUNE_EVERY = 500;
-
 /**
  * Brute-force protection per submitted username, the same for accounts and unknown names (design
  * notes, "Errors and throttling"): after `freeFailures` checked failures each further one starts a
@@ -22,8 +19,6 @@ const PRUNE_EVERY = 500;
  * administrator unlocks it; a success clears everything. Times come from the monotonic clock.
  */
 export class Throttle {
-  private newNames = 0;
-
   constructor(
     private readonly repository: ThrottleRepository,
     private readonly rules: LockoutRules,
@@ -40,9 +35,8 @@ export class Throttle {
   }
 
   /** Counts a checked failure (call inside a write transaction). */
-  failure(key: string, now: number, isAccount: boolean): FailureOutcome {
+  failure(key: string, now: number): FailureOutcome {
     const row = this.current(key, now);
-    if (!row && ++this.newNames % PRUNE_EVERY === 0) this.repository.pruneUnknown(this.rules.maxUnknownNames);
     const failures = (row?.failures ?? 0) + 1;
     const { freeFailures, initialDelaySeconds, maxDelaySeconds, maxFailures, lockSeconds } = this.rules;
     const locked = failures >= maxFailures;
@@ -50,7 +44,6 @@ export class Throttle {
       !locked && failures >= freeFailures ? Math.min(initialDelaySeconds * 2 ** (failures - freeFailures), maxDelaySeconds) : undefined;
     this.repository.save({
       name_hash: this.hashOf(key),
-      account: isAccount ? 1 : 0,
       failures,
       delayed_until: delaySeconds === undefined ? 0 : now + delaySeconds * 1000,
       locked_until: locked ? now + lockSeconds * 1000 : null,
@@ -74,8 +67,9 @@ export class Throttle {
     };
   }
 
-  pruneUnknown(): void {
-    this.repository.pruneUnknown(this.rules.maxUnknownNames);
+  /** Daily maintenance: bounds the table (see ThrottleRepository.pruneIdle). */
+  prune(now: number): void {
+    this.repository.pruneIdle(this.rules.maxUnknownNames, now);
   }
 
   /** The stored state, unless a lock on it has run out (which starts the count afresh). */

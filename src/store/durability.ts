@@ -24,7 +24,7 @@ export class Durability {
   private readonly checkpointer: Worker;
 
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly path: string,
     warn: (message: string) => void,
   ) {
@@ -39,6 +39,16 @@ export class Durability {
     });
     this.checkpointer.on('error', (error) => warn(`WAL checkpoint worker failed: ${error.message}`));
     this.checkpointer.unref();
+  }
+
+  /** Runs `commit` with synchronous=FULL: its commit (and all before it) is on disk when it returns. */
+  fullySynced<T>(commit: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return commit();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   /** Rows changed by this connection so far: compare before and after an operation. */

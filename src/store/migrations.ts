@@ -99,8 +99,6 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       -- (a name that is no account may be a password typed into the wrong field).
       CREATE TABLE throttle (
         name_hash TEXT PRIMARY KEY,
-        -- whether the name was an account's when last counted; other names' rows are bounded
-        account INTEGER NOT NULL,
         -- consecutive failures whose password was checked
         failures INTEGER NOT NULL,
         -- no attempt is checked before this time (epoch ms)
@@ -108,7 +106,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
         locked_until INTEGER,
         updated_at INTEGER NOT NULL
       ) STRICT;
-      CREATE INDEX throttle_unknown ON throttle(account, updated_at);
+      CREATE INDEX throttle_updated ON throttle(updated_at);
 
       ALTER TABLE audit_events ADD COLUMN hash BLOB;
       CREATE INDEX audit_events_at ON audit_events(at);

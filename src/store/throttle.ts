@@ -2,7 +2,6 @@ import type { Database, Statement } from 'better-sqlite3';
 
 export interface ThrottleRow {
   name_hash: string;
-  account: number;
   failures: number;
   delayed_until: number;
   locked_until: number | null;
@@ -19,16 +18,19 @@ export class ThrottleRepository {
   constructor(db: Database) {
     this.byKey = db.prepare('SELECT * FROM throttle WHERE name_hash = ?');
     this.upsert = db.prepare(
-      `INSERT INTO throttle (name_hash, account, failures, delayed_until, locked_until, updated_at)
-       VALUES (@name_hash, @account, @failures, @delayed_until, @locked_until, @updated_at)
-       ON CONFLICT (name_hash) DO UPDATE SET account = excluded.account, failures = excluded.failures,
+      `INSERT INTO throttle (name_hash, failures, delayed_until, locked_until, updated_at)
+       VALUES (@name_hash, @failures, @delayed_until, @locked_until, @updated_at)
+       ON CONFLICT (name_hash) DO UPDATE SET failures = excluded.failures,
          delayed_until = excluded.delayed_until, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
     );
     this.deleteRow = db.prepare('DELETE FROM throttle WHERE name_hash = ?');
-    // Names that are no account, beyond the newest `?` of them.
+    // Idle names (no delay or lock in force) beyond the most recent @keep of them. Accounts and
+    // unknown names alike: treating them differently would let a flood of names tell them apart.
     this.pruneStmt = db.prepare(
       `DELETE FROM throttle WHERE name_hash IN (
-         SELECT name_hash FROM throttle WHERE account = 0 ORDER BY updated_at DESC LIMIT -1 OFFSET ?)`,
+         SELECT name_hash FROM throttle
+         WHERE delayed_until <= @now AND (locked_until IS NULL OR locked_until <= @now)
+         ORDER BY updated_at DESC LIMIT -1 OFFSET @keep)`,
     );
   }
 
@@ -45,8 +47,8 @@ export class ThrottleRepository {
     return this.deleteRow.run(nameHash).changes > 0;
   }
 
-  /** Keeps the state of at most `keep` names that are not accounts (the most recently failed). */
-  pruneUnknown(keep: number): number {
-    return this.pruneStmt.run(keep).changes;
+  /** Keeps at most `keep` idle names' state (the most recently failed); delays and locks in force stay. */
+  pruneIdle(keep: number, now: number): number {
+    return this.pruneStmt.run({ keep, now }).changes;
   }
 }
