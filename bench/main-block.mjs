@@ -140,7 +140,7 @@ export async function measure({ quick, diagnose }) {
         sqlite_in_longest_gap_ms: round(during.reduce((s, e) => s + e.ms, 0), 1),
         sqlite_reads_in_longest_gap_ms: round(sqlite.readsWithin(longestEnd - gap, longestEnd).reduce((s, e) => s + e.ms, 0), 1),
         longest_sqlite_read_ms: round(Math.max(0, ...sqlite.reads.map((e) => e.ms)), 1),
-        longest_gap_blocked_ms: round(longestGap.ms - (longestGap.run ?? 0) - (longestGap.wait ?? 0), 1),
+        longest_gap_blocked_ms: round(Math.max(0, longestGap.ms - (longestGap.run ?? 0) - (longestGap.wait ?? 0)), 1),
         longest_sqlite_write_ms: round(Math.max(...writes), 1),
         median_sqlite_write_ms: round(median(writes), 2),
         median_commit_ms: round(median(commits), 2),
