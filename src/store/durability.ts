@@ -2,9 +2,12 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 
-/** How often the checkpoint worker looks at the WAL, and how large it may grow before a checkpoint. */
-const CHECKPOINT_INTERVAL_MS = 1000;
+/** How often the checkpoint worker looks at the WAL, and the sizes that call for a checkpoint. */
+const CHECKPOINT_INTERVAL_MS = 250;
 const CHECKPOINT_MIN_WAL_BYTES = 1024 * 1024;
+const CHECKPOINT_RESTART_WAL_BYTES = 16 * 1024 * 1024;
+/** A WAL that starts over is truncated to this, so the file does not keep its high-water mark. */
+const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
  * Durable commits without fsync on the engine's thread. SQLite's synchronous=FULL would fsync the
@@ -30,9 +33,15 @@ export class Durability {
   ) {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 0');
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.totalChanges = db.prepare('SELECT total_changes()').pluck();
     this.checkpointer = new Worker(new URL('./wal-checkpoint-worker.js', import.meta.url), {
-      workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, minWalBytes: CHECKPOINT_MIN_WAL_BYTES },
+      workerData: {
+        path,
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        minWalBytes: CHECKPOINT_MIN_WAL_BYTES,
+        restartWalBytes: CHECKPOINT_RESTART_WAL_BYTES,
+      },
     });
     this.checkpointer.on('message', (message: { warning?: string }) => {
       if (message.warning) warn(`WAL checkpoint: ${message.warning}`);

@@ -4,7 +4,12 @@ import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 
-const { path, intervalMs, minWalBytes } = workerData as { path: string; intervalMs: number; minWalBytes: number };
+const { path, intervalMs, minWalBytes, restartWalBytes } = workerData as {
+  path: string;
+  intervalMs: number;
+  minWalBytes: number;
+  restartWalBytes: number;
+};
 const db = new BetterSqlite3(path, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 
@@ -16,10 +21,14 @@ function walSize(): number {
   }
 }
 
-// PASSIVE never waits for, nor blocks, the engine's readers and writers.
+// PASSIVE never waits for, nor blocks, the engine's readers and writers. Under writes without pause
+// it never lets the WAL start over, though: past a larger size, RESTART does (writers wait for it
+// briefly), and the engine's journal_size_limit then truncates the file.
 const timer = setInterval(() => {
   try {
-    if (walSize() >= minWalBytes) db.pragma('wal_checkpoint(PASSIVE)');
+    const size = walSize();
+    if (size >= restartWalBytes) db.pragma('wal_checkpoint(RESTART)');
+    else if (size >= minWalBytes) db.pragma('wal_checkpoint(PASSIVE)');
   } catch (error) {
     parentPort!.postMessage({ warning: (error as Error).message });
   }
