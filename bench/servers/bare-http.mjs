@@ -2,7 +2,7 @@
 // token's subject, username, scopes and expiry as JSON), with no token check at all.
 //   node bench/servers/bare-http.mjs     prints {"url": …} once it answers
 import { createServer } from 'node:http';
-import { reportCpu } from './cpu.mjs';
+import { serveUntilStopped } from './cpu.mjs';
 
 const body = JSON.stringify({
   sub: '0d4f5b7e-9a55-4f0e-8a39-3f7c1c1f2b6d',
@@ -14,13 +14,4 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(body);
 });
-let ready;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`);
-  ready = process.cpuUsage();
-});
-process.once('SIGTERM', () => {
-  reportCpu(ready);
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-});
+serveUntilStopped(server);

@@ -5,7 +5,7 @@
 //   BENCH_RESOURCE='{"issuer","audience","key","revocations"}' node bench/servers/guard-http.mjs
 import { createServer } from 'node:http';
 import { importDist } from '../lib/resource.mjs';
-import { reportCpu } from './cpu.mjs';
+import { serveUntilStopped } from './cpu.mjs';
 
 const config = JSON.parse(process.env.BENCH_RESOURCE);
 const { BearerGuard } = await importDist('resource/index.js');
@@ -23,13 +23,4 @@ const server = createServer(async (req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(JSON.stringify({ sub: claims.sub, username: claims.username, scope, exp: claims.exp }));
 });
-let ready;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`);
-  ready = process.cpuUsage();
-});
-process.once('SIGTERM', () => {
-  reportCpu(ready);
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-});
+serveUntilStopped(server);

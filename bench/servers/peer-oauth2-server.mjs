@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import OAuth2Server from '@node-oauth/oauth2-server';
 import { openPeerDatabase } from './peer-schema.mjs';
-import { reportCpu } from './cpu.mjs';
+import { serveUntilStopped } from './cpu.mjs';
 
 const { Request, Response, OAuthError } = OAuth2Server;
 const [path] = process.argv.slice(2);
@@ -76,16 +76,4 @@ function reply(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-let ready;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`);
-  ready = process.cpuUsage();
-});
-process.once('SIGTERM', () => {
-  reportCpu(ready);
-  server.close(() => {
-    db.close();
-    process.exit(0);
-  });
-  server.closeAllConnections();
-});
+serveUntilStopped(server, () => db.close());
