@@ -255,3 +255,160 @@ export interface MeResponse {
   scope: string[];
   exp: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// IPC: the renderer API (`window.gatehouse`, exposed by the preload). Main, preload and renderer
+// all import these types. Every call takes at most one argument (an object) and resolves to an
+// IpcResult: a plain, structured-cloneable value. Nothing is thrown across the boundary.
+// ---------------------------------------------------------------------------------------------
+
+/** Why an IPC call failed. One code per outcome the renderer shows differently. */
+export type IpcErrorCode =
+  /** The arguments did not match the call's schema (wrong type, missing field, too long). */
+  | 'invalid_argument'
+  /** The caller is not the app's own main frame, or the session lacks the scope the call needs. */
+  | 'forbidden'
+  /** Wrong username or password (also an unknown or disabled account: the same answer for all three). */
+  | 'invalid_credentials'
+  /** Too many failed attempts: retry after `retryAfter` seconds (delays and locks answer alike). */
+  | 'throttled'
+  /** The password is right but must be changed first (changePassword with the same username). */
+  | 'password_change_required'
+  /** The new password was refused by policy: `policyViolations` says why, one reason each. */
+  | 'policy_violation'
+  /** The call needs a signed-in session and there is none (or it has ended). */
+  | 'not_signed_in'
+  /** The session is idle-locked: `unlock` with the password first. */
+  | 'locked'
+  /** Sign-ins are momentarily at capacity: retry after `retryAfter` seconds. */
+  | 'busy'
+  /** Administration: no such user or session. */
+  | 'not_found'
+  /** Administration: the name is taken, or the change conflicts with the current state. */
+  | 'conflict'
+  /** Anything else: described, never a stack trace. */
+  | 'internal';
+
+export interface IpcError {
+  code: IpcErrorCode;
+  /** One sentence a person can read (the renderer may show its own translated text instead). */
+  description: string;
+  /** Seconds until a retry can succeed (`throttled`, `busy`). */
+  retryAfter?: number;
+  /** With `policy_violation`: each reason the new password was refused. */
+  policyViolations?: string[];
+}
+
+/** Every IPC answer. `T` holds the call's result fields. */
+export type IpcResult<T extends object = Record<never, never>> = ({ ok: true } & T) | { ok: false; error: IpcError };
+
+/** The sign-in session as the renderer may see it: never a refresh token. Times are epoch ms. */
+export type SessionView =
+  | { state: 'signed_out' }
+  | {
+      /** `locked`: idle-locked; the account is remembered, its access token is withheld until `unlock`. */
+      state: 'signed_in' | 'locked';
+      username: string;
+      /** The account's user id (the tokens' `sub`). */
+      subject: string;
+      scopes: string[];
+      /** Whether the admin page is available (the session holds the `admin` scope). */
+      admin: boolean;
+      /** When the current access token expires (main refreshes it before then). */
+      accessExpiresAt: number;
+      /** Whether this session is kept across restarts (policy must allow it). */
+      staySignedIn: boolean;
+    };
+
+/** What the renderer needs to know about the installation's rules (from policy; no secrets). */
+export interface AppInfo {
+  appName: string;
+  /** Text from IT telling people whom to ask for help (null: none configured). */
+  helpdeskText: string | null;
+  /** Idle lock after this many seconds without activity (0: never). */
+  idleLockSeconds: number;
+  /** Whether policy lets people choose "stay signed in". */
+  staySignedInAllowed: boolean;
+  /** The password rules a new password must meet, for the change form's hints. */
+  passwordMinLength: number;
+  passwordMaxLength: number;
+}
+
+/** A user row on the admin page: the account and its throttle state. */
+export interface AdminUserView extends UserInfo {
+  signIn: SignInState;
+}
+
+/**
+ * Every IPC call: its argument and the fields of its successful result. The channel of call `K` is
+ * `gatehouse:K`; session changes are pushed on `gatehouse:session-changed` with a SessionView.
+ */
+export interface IpcCalls {
+  getAppInfo: { args: undefined; result: { app: AppInfo } };
+  getSession: { args: undefined; result: { session: SessionView } };
+  signIn: { args: { username: string; password: string; staySignedIn?: boolean }; result: { session: SessionView } };
+  /** Re-enter the locked session's password; a new session replaces the old one, which is revoked. */
+  unlock: { args: { password: string }; result: { session: SessionView } };
+  /** `everywhere`: end every session of this account, on every device; otherwise this one. */
+  signOut: { args: { everywhere?: boolean } | undefined; result: { session: SessionView } };
+  /** The current access token for the resource service (refreshed by main before it expires). */
+  getAccessToken: { args: undefined; result: { accessToken: string; expiresAt: number } };
+  /** Base URL of the records API (`${url}/api/records`, `${url}/api/me`). */
+  getServiceUrl: { args: undefined; result: { url: string } };
+  /**
+   * Change a password. Signed in: the session's own account (`username` omitted); the app signs in
+   * again with the new password, so the session continues. Signed out (must-change flow): `username`
+   * names the account; no session results until signIn.
+   */
+  changePassword: {
+    args: { username?: string; currentPassword: string; newPassword: string };
+    result: { session: SessionView };
+  };
+  /** Policy feedback while typing a new password (cheap: no hashing). */
+  checkNewPassword: { args: { username?: string; password: string }; result: { violations: string[] } };
+  /** The person is active (input events, throttled by the renderer): postpones the idle lock. */
+  reportActivity: { args: undefined; result: Record<never, never> };
+  'admin.listUsers': { args: undefined; result: { users: AdminUserView[] } };
+  'admin.createUser': {
+    args: { username: string; displayName?: string; password: string; scopes: string[]; mustChangePassword: boolean };
+    result: { user: AdminUserView };
+  };
+  'admin.setUserDisabled': { args: { username: string; disabled: boolean }; result: { user: AdminUserView } };
+  'admin.unlockUser': { args: { username: string }; result: { user: AdminUserView } };
+  'admin.resetPassword': {
+    args: { username: string; password: string; mustChangePassword: boolean };
+    result: { user: AdminUserView };
+  };
+  'admin.listSessions': { args: { username?: string } | undefined; result: { sessions: SessionInfo[] } };
+  'admin.revokeSession': { args: { sessionId: string }; result: Record<never, never> };
+  'admin.rotateSigningKey': { args: undefined; result: { keys: PublishedKey[] } };
+}
+
+export type IpcCallName = keyof IpcCalls;
+
+/** A call's function on `window.gatehouse`: calls without arguments take none. */
+type IpcFunction<K extends IpcCallName> = IpcCalls[K]['args'] extends undefined
+  ? () => Promise<IpcResult<IpcCalls[K]['result']>>
+  : undefined extends IpcCalls[K]['args']
+    ? (args?: IpcCalls[K]['args']) => Promise<IpcResult<IpcCalls[K]['result']>>
+    : (args: IpcCalls[K]['args']) => Promise<IpcResult<IpcCalls[K]['result']>>;
+
+type AdminCallName = Extract<IpcCallName, `admin.${string}`>;
+
+/** `window.gatehouse`: a frozen object of named functions (admin calls under `admin`). */
+export type GatehouseApi = { readonly [K in Exclude<IpcCallName, AdminCallName>]: IpcFunction<K> } & {
+  readonly admin: { readonly [K in AdminCallName as K extends `admin.${infer N}` ? N : never]: IpcFunction<K> };
+  /** Called with each new SessionView (sign-in, refresh, lock, sign-out, revocation); returns an unsubscribe. */
+  readonly onSessionChanged: (listener: (session: SessionView) => void) => () => void;
+};
+
+/**
+ * Who made an IPC call, as the Electron adapter reads it from the event (handlers take only this,
+ * so they run under Node unchanged).
+ */
+export interface CallerContext {
+  /** The calling frame's origin (`gatehouse://app` in the app). */
+  origin: string;
+  /** Whether the calling frame is its window's main frame (subframes are always refused). */
+  mainFrame: boolean;
+}
