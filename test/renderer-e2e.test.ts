@@ -171,7 +171,7 @@ async function storedTitles(): Promise<string[]> {
 }
 
 describe('the renderer in Chromium, over the real handlers, protocol handler and resource service', () => {
-  it('signs in (wrong password, throttled with a countdown), creates, edits and deletes records, shows the account, signs out', async () => {
+  it('signs in (keyboard order, wrong password, throttled with a countdown), creates, edits, deletes and pages records, changes the password, signs out', async () => {
     const { context, page } = await openApp();
     await page.goto(`${APP_ORIGIN}/`);
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
@@ -250,10 +250,34 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByRole('status').filter({ hasText: 'Record deleted.' }));
     expect(await storedTitles()).toEqual(['Quarterly figures (checked)']);
 
-    // The account page, then sign out from it.
+    // Paging: 21 more records (made straight at the service) show 20 at a time.
+    const token = (await handlers.handle('getAccessToken', mainCaller, undefined)) as { ok: true; accessToken: string };
+    for (let n = 1; n <= 21; n += 1) {
+      const made = await fetch(`${service.url}/api/records`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token.accessToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: `Bulk ${n}`, body: '' }),
+      });
+      expect(made.status).toBe(201);
+    }
+    await page.getByRole('button', { name: 'Account' }).click();
+    await page.getByRole('button', { name: 'Records' }).click();
+    const items = page.getByRole('list', { name: 'Records' }).getByRole('listitem');
+    await expect.poll(() => items.count(), WAIT).toBe(20);
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await expect.poll(() => items.count(), WAIT).toBe(22);
+    await ui.gone(page.getByRole('button', { name: 'Show more' }));
+
+    // The account page: change the password (the session goes on), then sign out from it.
     await page.getByRole('button', { name: 'Account' }).click();
     await ui.focused(page.getByRole('heading', { level: 1, name: 'Your account' }));
     await ui.attribute(page.getByRole('button', { name: 'Account' }), 'aria-current').toBe('page');
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password', { exact: true }).fill('seven lanterns over a quiet harbour');
+    await page.getByLabel('Repeat the new password').fill('seven lanterns over a quiet harbour');
+    await page.getByLabel('Repeat the new password').press('Enter');
+    await ui.visible(page.getByRole('status').filter({ hasText: 'Your password was changed.' }), 15_000);
+    expect(await handlers.handle('getSession', mainCaller, undefined)).toMatchObject({ ok: true, session: { state: 'signed_in', username: 'alice' } });
     await shot(page, '08-account');
     await page.getByRole('button', { name: 'Sign out of this computer' }).click();
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
@@ -263,7 +287,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await context.close();
   }, 120_000);
 
-  it('an administrator adds a user who must change the password; that user changes it, signs in, is idle-locked and unlocks', async () => {
+  it('an administrator manages users, sessions and the key and adds a user who must change the password; that user changes it, signs in, is idle-locked, unlocks, and is signed out by a revocation', async () => {
     const { context, page, pushed } = await openApp();
     await page.goto(`${APP_ORIGIN}/`);
     await signIn(page, 'root', ADMIN_PASSWORD);
@@ -284,6 +308,31 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.contains(users.getByRole('row', { name: /carol/ }), 'Must change password');
     await shot(page, '10-admin');
     expect(engine.users.get('carol')).toMatchObject({ displayName: 'Carol Example', mustChangePassword: true, scope: ['records:read', 'records:write'] });
+
+    // Disable and enable, reset a password, end another device's session, rotate the signing key.
+    await page.getByRole('button', { name: 'Disable alice' }).click();
+    await ui.contains(users.getByRole('row', { name: /alice/ }), 'Disabled');
+    expect(engine.users.get('alice')).toMatchObject({ disabled: true });
+    await page.getByRole('button', { name: 'Enable alice' }).click();
+    await ui.contains(users.getByRole('row', { name: /alice/ }), 'Active');
+    await page.getByRole('button', { name: 'Reset password of alice' }).click();
+    const reset = page.getByRole('form', { name: 'New password for alice' });
+    await ui.focused(reset.getByLabel('Initial password'));
+    await reset.getByLabel('Initial password').fill('a fresh start for the records clerk');
+    await reset.getByLabel('Must change the password at first sign-in').uncheck();
+    await reset.getByRole('button', { name: 'Set password' }).click();
+    await ui.visible(page.getByRole('status').filter({ hasText: 'The password of alice was reset.' }));
+    // The new password works (a session of alice's elsewhere, for the sessions table).
+    await engine.token({ grant_type: 'password', client_id: CLIENT_ID, username: 'alice', password: 'a fresh start for the records clerk' });
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const sessionsTable = page.getByRole('table', { name: 'Sessions' });
+    await page.getByRole('button', { name: 'End this session of alice' }).click();
+    await ui.visible(page.getByRole('status').filter({ hasText: 'The session was ended.' }));
+    await ui.gone(page.getByRole('button', { name: 'End this session of alice' }));
+    expect(engine.sessions.list('alice').every((session) => session.revokedAt !== null)).toBe(true);
+    await ui.contains(sessionsTable, 'Ended (admin_revoked)');
+    await page.getByRole('button', { name: 'Rotate the signing key' }).click();
+    await ui.text(page.getByRole('status').filter({ hasText: 'signing key' }), /^A new signing key is active \(\d+ keys published\)\.$/);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
     await ui.visible(page.getByText('You have signed out.'));
