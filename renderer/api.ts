@@ -8,8 +8,29 @@ declare global {
   }
 }
 
+let api: GatehouseApi | undefined;
+
+/**
+ * `window.gatehouse`, with every call's promise made to resolve: the contract says calls never
+ * throw, but a call main has no handler for (or a torn-down channel) rejects, and a screen waiting
+ * on it must still get an answer it can show rather than stay busy.
+ */
 export function gatehouse(): GatehouseApi {
-  return window.gatehouse;
+  api ??= neverRejecting(window.gatehouse);
+  return api;
+}
+
+type AnyCall = (...args: unknown[]) => Promise<unknown>;
+
+function neverRejecting(exposed: GatehouseApi): GatehouseApi {
+  const failed = { ok: false, error: { code: 'internal', description: 'The app did not answer.' } };
+  const wrapAll = (calls: object) =>
+    Object.fromEntries(
+      Object.entries(calls)
+        .filter(([name]) => name !== 'admin' && name !== 'onSessionChanged')
+        .map(([name, call]) => [name, (...args: unknown[]) => Promise.resolve().then(() => (call as AnyCall)(...args)).catch(() => failed)]),
+    );
+  return Object.freeze({ ...wrapAll(exposed), admin: Object.freeze(wrapAll(exposed.admin)), onSessionChanged: exposed.onSessionChanged }) as unknown as GatehouseApi;
 }
 
 /** The translated text of an IPC error. */

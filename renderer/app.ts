@@ -5,7 +5,7 @@ import { gatehouse } from './api.js';
 import { h, show } from './dom.js';
 import { lockScreen } from './lock.js';
 import { recordsScreen } from './records-view.js';
-import type { Page, Screen, Shell, SignedInSession } from './screen.js';
+import type { Page, Screen, Shell } from './screen.js';
 import { signInScreen } from './sign-in.js';
 import { strings } from './strings.js';
 
@@ -24,6 +24,8 @@ export class App implements Shell {
   private screen: Screen | undefined;
   private readonly nav = h('nav', { 'aria-label': strings.nav.label });
   private readonly main = h('main', { id: 'main' });
+  private navKey = '';
+  private activityReset = () => {};
 
   constructor(
     readonly info: AppInfo,
@@ -37,6 +39,7 @@ export class App implements Shell {
   apply(session: SessionView): void {
     const previous = this.session;
     this.session = session;
+    if (session.state !== previous.state || (session.state !== 'signed_out' && previous.state !== 'signed_out' && session.username !== previous.username)) this.activityReset();
     if (session.state === 'signed_out') {
       if (this.showing?.kind !== 'sign-in') this.signInAgain(previous.state === 'signed_out' ? undefined : strings.signIn.sessionEnded);
       return;
@@ -55,6 +58,7 @@ export class App implements Shell {
 
   signInAgain(notice?: string): void {
     this.session = { state: 'signed_out' };
+    this.activityReset();
     this.render({ kind: 'sign-in' }, signInScreen(this, notice));
   }
 
@@ -78,6 +82,10 @@ export class App implements Shell {
 
   /** Pages and sign-out, only while signed in (not while locked). */
   private renderNav(session: SessionView, current: Page | undefined): void {
+    // Unchanged (a token refresh): keep the elements, and the focus if it is on one of them.
+    const key = session.state === 'signed_in' ? JSON.stringify([session.username, session.admin, current]) : '';
+    if (key === this.navKey) return;
+    this.navKey = key;
     if (session.state !== 'signed_in') return show(this.nav);
     const pages: Array<[Page, string]> = [['records', strings.nav.records], ['account', strings.nav.account]];
     if (session.admin) pages.push(['admin', strings.nav.admin]);
@@ -99,18 +107,24 @@ export class App implements Shell {
           return h('li', {}, button);
         }),
       ),
-      h('p', { class: 'who' }, strings.nav.signedInAs((session as SignedInSession).username)),
+      h('p', { class: 'who' }, strings.nav.signedInAs(session.username)),
       signOut,
     );
   }
 
-  /** Input while signed in postpones the idle lock; main hears of it at most once per interval. */
+  /**
+   * Input while signed in postpones the idle lock; main hears of it at most once per interval, and
+   * at the first input of each new session (the interval starts afresh with it).
+   */
   private reportActivity(): void {
-    let coolingDown = false;
+    let cooldown: ReturnType<typeof setTimeout> | undefined;
+    this.activityReset = () => {
+      clearTimeout(cooldown);
+      cooldown = undefined;
+    };
     const onInput = () => {
-      if (coolingDown || this.session.state !== 'signed_in') return;
-      coolingDown = true;
-      setTimeout(() => (coolingDown = false), ACTIVITY_REPORT_INTERVAL_MS);
+      if (cooldown !== undefined || this.session.state !== 'signed_in') return;
+      cooldown = setTimeout(() => (cooldown = undefined), ACTIVITY_REPORT_INTERVAL_MS);
       void gatehouse().reportActivity();
     };
     for (const type of ['keydown', 'pointerdown', 'input', 'wheel']) document.addEventListener(type, onInput, { capture: true, passive: true });

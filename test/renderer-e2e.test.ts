@@ -100,9 +100,9 @@ async function serveFromAppProtocol(route: Route): Promise<void> {
 /**
  * A browser context whose pages see only the test origins: the app (plus extra test pages given
  * here) and another origin's page. IPC goes to the real handlers, session changes come back
- * through the test bundle's hook, as main pushes them.
+ * through the test bundle's hook, as main pushes them. `answered` lists the calls answered, in order.
  */
-async function openApp(extraPages: Record<string, string> = {}): Promise<{ context: BrowserContext; page: Page; pushed: SessionView[] }> {
+async function openApp(extraPages: Record<string, string> = {}): Promise<{ context: BrowserContext; page: Page; pushed: SessionView[]; answered: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
   await context.addInitScript({ path: PRELOAD_API });
   await context.route('**/*', async (route) => {
@@ -113,9 +113,12 @@ async function openApp(extraPages: Record<string, string> = {}): Promise<{ conte
     return route.abort('blockedbyclient');
   });
   const page = await context.newPage();
-  await page.exposeBinding('__gatehouseInvoke', (source, name: string, args: unknown) =>
-    handlers.handle(name, { origin: new URL(source.frame.url()).origin, mainFrame: source.frame === source.page.mainFrame() }, args),
-  );
+  const answered: string[] = [];
+  await page.exposeBinding('__gatehouseInvoke', async (source, name: string, args: unknown) => {
+    const result = await handlers.handle(name, { origin: new URL(source.frame.url()).origin, mainFrame: source.frame === source.page.mainFrame() }, args);
+    answered.push(name);
+    return result;
+  });
   const pushed: SessionView[] = [];
   const unsubscribe = handlers.onSessionChanged((session) => {
     pushed.push(session);
@@ -128,7 +131,7 @@ async function openApp(extraPages: Record<string, string> = {}): Promise<{ conte
     if (message.type() === 'error') errors.push(message.text());
   });
   context.on('close', () => expect(errors.filter((text) => !text.includes('Failed to load resource'))).toEqual([]));
-  return { context, page, pushed };
+  return { context, page, pushed, answered };
 }
 
 
@@ -171,7 +174,7 @@ async function storedTitles(): Promise<string[]> {
 }
 
 describe('the renderer in Chromium, over the real handlers, protocol handler and resource service', () => {
-  it('signs in (keyboard order, wrong password, throttled with a countdown), creates, edits, deletes and pages records, changes the password, signs out', async () => {
+  it('signs in (keyboard order, wrong password, throttled with a countdown), creates, edits, deletes and pages records, changes the password, signs out everywhere', async () => {
     const { context, page } = await openApp();
     await page.goto(`${APP_ORIGIN}/`);
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
@@ -279,16 +282,20 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByRole('status').filter({ hasText: 'Your password was changed.' }), 15_000);
     expect(await handlers.handle('getSession', mainCaller, undefined)).toMatchObject({ ok: true, session: { state: 'signed_in', username: 'alice' } });
     await shot(page, '08-account');
-    await page.getByRole('button', { name: 'Sign out of this computer' }).click();
+    // Sign out everywhere: alice's session on another device ends too.
+    await engine.token({ grant_type: 'password', client_id: CLIENT_ID, username: 'alice', password: 'seven lanterns over a quiet harbour' });
+    expect(engine.sessions.list('alice').filter((session) => session.revokedAt === null)).toHaveLength(2);
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
     await ui.visible(page.getByText('You have signed out.'));
     expect(await handlers.handle('getSession', mainCaller, undefined)).toEqual({ ok: true, session: { state: 'signed_out' } });
+    expect(engine.sessions.list('alice').filter((session) => session.revokedAt === null)).toEqual([]);
     await shot(page, '09-signed-out');
     await context.close();
   }, 120_000);
 
-  it('an administrator manages users, sessions and the key and adds a user who must change the password; that user changes it, signs in, is idle-locked, unlocks, and is signed out by a revocation', async () => {
-    const { context, page, pushed } = await openApp();
+  it('an administrator manages users, sessions and the key and adds a user who must change the password; that user changes it, signs in, stays unlocked while active, is idle-locked, unlocks, and is signed out by a revocation', async () => {
+    const { context, page, pushed, answered } = await openApp();
     await page.goto(`${APP_ORIGIN}/`);
     await signIn(page, 'root', ADMIN_PASSWORD);
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Your records' }));
@@ -354,8 +361,19 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByRole('navigation', { name: 'Main' }).getByText('Signed in as carol'));
     expect(engine.users.get('carol')).toMatchObject({ mustChangePassword: false });
 
+    // Activity postpones the idle lock: a key pressed late in the idle time is reported (once).
+    const carolsCalls = answered.length;
+    const reports = () => answered.slice(carolsCalls).filter((name) => name === 'reportActivity').length;
+    expect(reports()).toBe(0);
+    clock.advance(IDLE_LOCK_SECONDS - 100);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await expect.poll(reports, WAIT).toBe(1);
+    clock.advance(200);
+    expect(await handlers.handle('getSession', mainCaller, undefined)).toMatchObject({ ok: true, session: { state: 'signed_in' } });
+
     // Idle: the handlers' clock passes the idle time; main locks and pushes it; the page shows the lock.
-    clock.advance(IDLE_LOCK_SECONDS + 1);
+    clock.advance(IDLE_LOCK_SECONDS);
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Locked' }), 10_000);
     expect(pushed.at(-1)).toMatchObject({ state: 'locked', username: 'carol' });
     await ui.focused(page.getByLabel('Password', { exact: true }));
