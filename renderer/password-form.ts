@@ -42,27 +42,33 @@ export function passwordForm(options: PasswordFormOptions): { form: HTMLFormElem
   fresh.input.addEventListener('input', () => {
     clearTimeout(checkTimer);
     const password = fresh.input.value;
-    if (password === '') {
-      rulesList.replaceChildren();
-      meter.value = 0;
-      meterText.textContent = '';
-      hint.textContent = '';
-      return;
-    }
+    if (password === '') return resetFeedback();
     checkTimer = setTimeout(() => void check(password), CHECK_DELAY_MS);
   });
+
+  function resetFeedback(): void {
+    clearTimeout(checkTimer);
+    checkSeq += 1; // a check still under way must not fill the feedback in again
+    rulesList.replaceChildren();
+    meter.value = 0;
+    meterText.textContent = '';
+    hint.textContent = '';
+  }
 
   async function check(password: string): Promise<void> {
     const seq = ++checkSeq;
     const [answer, strength] = await Promise.all([
       gatehouse().checkNewPassword(username === undefined ? { password } : { username, password }),
-      import('./strength-estimator.js').then((module) => module.estimate(password, options.contextWords)),
+      // Only guidance: without its chunk the form works on, with no meter reading.
+      import('./strength-estimator.js').then((module) => module.estimate(password, options.contextWords)).catch(() => null),
     ]);
     if (seq !== checkSeq) return; // a later keystroke's check owns the display
-    meter.value = strength.score;
-    meterText.textContent = t.strengthLabels[strength.score] ?? '';
-    hint.textContent = strength.hint ?? '';
-    showRules(answer.ok ? answer.violations : []);
+    meter.value = strength?.score ?? 0;
+    meterText.textContent = strength ? (t.strengthLabels[strength.score] ?? '') : '';
+    hint.textContent = strength?.hint ?? '';
+    // No answer, no verdict: the rules are checked again when the form is sent.
+    if (answer.ok) showRules(answer.violations);
+    else rulesList.replaceChildren();
   }
 
   function showRules(violations: string[]): void {
@@ -114,6 +120,7 @@ export function passwordForm(options: PasswordFormOptions): { form: HTMLFormElem
       lines.say(t.done);
       const newPassword = fresh.input.value;
       for (const input of form.querySelectorAll('input')) input.value = '';
+      resetFeedback();
       await options.onDone(answer.session, newPassword);
       submit.disabled = false;
       return;

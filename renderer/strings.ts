@@ -42,7 +42,6 @@ export const strings = {
     submit: 'Change password',
     cancel: 'Cancel',
     busy: 'Changing the password…',
-    checking: 'Checking…',
     meetsPolicy: 'This password meets the rules.',
     policyHeading: 'Not accepted yet:',
     mismatch: 'The two new passwords are not the same.',
