@@ -102,7 +102,7 @@ async function serveFromAppProtocol(route: Route): Promise<void> {
  * here) and another origin's page. IPC goes to the real handlers, session changes come back
  * through the test bundle's hook, as main pushes them. `answered` lists the calls answered, in order.
  */
-async function openApp(extraPages: Record<string, string> = {}): Promise<{ context: BrowserContext; page: Page; pushed: SessionView[]; answered: string[] }> {
+async function openApp(extraPages: Record<string, string> = {}): Promise<{ context: BrowserContext; page: Page; pushed: SessionView[]; answered: string[]; hold: (name: string) => () => void }> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
   await context.addInitScript({ path: PRELOAD_API });
   await context.route('**/*', async (route) => {
@@ -114,7 +114,9 @@ async function openApp(extraPages: Record<string, string> = {}): Promise<{ conte
   });
   const page = await context.newPage();
   const answered: string[] = [];
+  const held = new Map<string, Promise<void>>();
   await page.exposeBinding('__gatehouseInvoke', async (source, name: string, args: unknown) => {
+    await held.get(name);
     const result = await handlers.handle(name, { origin: new URL(source.frame.url()).origin, mainFrame: source.frame === source.page.mainFrame() }, args);
     answered.push(name);
     return result;
@@ -130,8 +132,17 @@ async function openApp(extraPages: Record<string, string> = {}): Promise<{ conte
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
-  context.on('close', () => expect(errors.filter((text) => !text.includes('Failed to load resource'))).toEqual([]));
-  return { context, page, pushed, answered };
+  context.on('close', () => expect(errors.filter((text) => !/Failed to load resource|Content Security Policy|Failed to fetch/.test(text))).toEqual([]));
+  /** Holds calls of `name` on their way to main until the returned function is called. */
+  const hold = (name: string) => {
+    let release = () => {};
+    held.set(name, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      held.delete(name);
+      release();
+    };
+  };
+  return { context, page, pushed, answered, hold };
 }
 
 
@@ -175,7 +186,7 @@ async function storedTitles(): Promise<string[]> {
 
 describe('the renderer in Chromium, over the real handlers, protocol handler and resource service', () => {
   it('signs in (keyboard order, wrong password, throttled with a countdown), creates, edits, deletes and pages records, changes the password, signs out everywhere', async () => {
-    const { context, page } = await openApp();
+    const { context, page, hold } = await openApp();
     await page.goto(`${APP_ORIGIN}/`);
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
     await ui.focused(page.getByLabel('Username'));
@@ -187,6 +198,14 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
       await ui.focused(next);
     }
     await shot(page, '01-sign-in');
+
+    // Caps Lock on while typing the password: a hint under the field. (Playwright's keyboard does
+    // not toggle Caps Lock, so the key events carry the modifier as Chromium's own would.)
+    const passwordField = page.getByLabel('Password', { exact: true });
+    await passwordField.dispatchEvent('keydown', { key: 'A', modifierCapsLock: true });
+    await ui.visible(page.getByText('Caps Lock is on.'));
+    await passwordField.dispatchEvent('keyup', { key: 'a', modifierCapsLock: false });
+    await ui.gone(page.getByText('Caps Lock is on.').filter({ visible: true }));
 
     // Wrong password: its own message, the field emptied and focused again.
     await signIn(page, 'alice', 'not the password at all');
@@ -210,14 +229,22 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByRole('status').filter({ hasText: 'You can try again now.' }), 10_000);
     await ui.enabled(submit);
 
-    // Signed in: the records page, its heading focused; the session as main holds it.
+    // While main checks the password: the button disabled, the form busy, a status saying so.
+    const release = hold('signIn');
     await signIn(page, 'alice', PASSWORD);
+    await ui.enabled(submit, false);
+    await ui.text(page.getByRole('status').filter({ hasText: 'Signing' }), 'Signing in…');
+    await ui.attribute(page.locator('form'), 'aria-busy').toBe('true');
+    await shot(page, '04-sign-in-busy');
+    release();
+
+    // Signed in: the records page, its heading focused; the session as main holds it.
     await ui.focused(page.getByRole('heading', { level: 1, name: 'Your records' }));
     await ui.visible(page.getByText('You have no records yet.'));
     await ui.visible(page.getByRole('navigation', { name: 'Main' }).getByText('Signed in as alice'));
     await ui.gone(page.getByRole('button', { name: 'Administration' }));
     expect(await handlers.handle('getSession', mainCaller, undefined)).toMatchObject({ ok: true, session: { state: 'signed_in', username: 'alice', admin: false } });
-    await shot(page, '04-records-empty');
+    await shot(page, '05-records-empty');
 
     // Create two records; Enter in the title submits.
     for (const [title, body] of [
@@ -231,14 +258,14 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     }
     await ui.visible(page.getByRole('status').filter({ hasText: 'Record added.' }));
     expect(await storedTitles()).toEqual(['Quarterly figures', 'Visitor list']);
-    await shot(page, '05-records-list');
+    await shot(page, '06-records-list');
 
     // Edit one in place.
     await page.getByRole('button', { name: 'Edit “Quarterly figures”' }).click();
     const editForm = page.getByRole('form', { name: 'Edit record' });
     await ui.focused(editForm.getByLabel('Title'));
     await editForm.getByLabel('Title').fill('Quarterly figures (checked)');
-    await shot(page, '06-records-edit');
+    await shot(page, '07-records-edit');
     await editForm.getByRole('button', { name: 'Save' }).click();
     await ui.visible(page.getByRole('heading', { level: 3, name: 'Quarterly figures (checked)' }));
     await ui.visible(page.getByRole('status').filter({ hasText: 'Record saved.' }));
@@ -247,7 +274,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     // Delete one, after its confirmation.
     await page.getByRole('button', { name: 'Delete “Visitor list”' }).click();
     await ui.visible(page.getByText('Really delete “Visitor list”?'));
-    await shot(page, '07-records-delete-confirm');
+    await shot(page, '08-records-delete-confirm');
     await page.getByRole('group', { name: 'Really delete “Visitor list”?' }).getByRole('button', { name: 'Delete' }).click();
     await ui.gone(page.getByRole('heading', { level: 3, name: 'Visitor list' }));
     await ui.visible(page.getByRole('status').filter({ hasText: 'Record deleted.' }));
@@ -281,7 +308,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await page.getByLabel('Repeat the new password').press('Enter');
     await ui.visible(page.getByRole('status').filter({ hasText: 'Your password was changed.' }), 15_000);
     expect(await handlers.handle('getSession', mainCaller, undefined)).toMatchObject({ ok: true, session: { state: 'signed_in', username: 'alice' } });
-    await shot(page, '08-account');
+    await shot(page, '09-account');
     // Sign out everywhere: alice's session on another device ends too.
     await engine.token({ grant_type: 'password', client_id: CLIENT_ID, username: 'alice', password: 'seven lanterns over a quiet harbour' });
     expect(engine.sessions.list('alice').filter((session) => session.revokedAt === null)).toHaveLength(2);
@@ -290,7 +317,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByText('You have signed out.'));
     expect(await handlers.handle('getSession', mainCaller, undefined)).toEqual({ ok: true, session: { state: 'signed_out' } });
     expect(engine.sessions.list('alice').filter((session) => session.revokedAt === null)).toEqual([]);
-    await shot(page, '09-signed-out');
+    await shot(page, '10-signed-out');
     await context.close();
   }, 120_000);
 
@@ -313,7 +340,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await create.getByRole('button', { name: 'Add user' }).click();
     await ui.visible(page.getByRole('status').filter({ hasText: 'User carol was added.' }));
     await ui.contains(users.getByRole('row', { name: /carol/ }), 'Must change password');
-    await shot(page, '10-admin');
+    await shot(page, '11-admin');
     expect(engine.users.get('carol')).toMatchObject({ displayName: 'Carol Example', mustChangePassword: true, scope: ['records:read', 'records:write'] });
 
     // Disable and enable, reset a password, end another device's session, rotate the signing key.
@@ -355,7 +382,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByText('This password meets the rules.'));
     await ui.attribute(page.locator('meter'), 'value').not.toBe('0');
     await page.getByLabel('Repeat the new password').fill('lantern over seven quiet harbours');
-    await shot(page, '11-must-change-password');
+    await shot(page, '12-must-change-password');
     await page.getByLabel('Repeat the new password').press('Enter');
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Your records' }), 15_000);
     await ui.visible(page.getByRole('navigation', { name: 'Main' }).getByText('Signed in as carol'));
@@ -378,7 +405,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     expect(pushed.at(-1)).toMatchObject({ state: 'locked', username: 'carol' });
     await ui.focused(page.getByLabel('Password', { exact: true }));
     await ui.gone(page.getByRole('navigation', { name: 'Main' }).getByRole('button'));
-    await shot(page, '12-idle-locked');
+    await shot(page, '13-idle-locked');
     await page.getByLabel('Password', { exact: true }).fill('lantern over seven quiet harbours');
     await page.getByLabel('Password', { exact: true }).press('Enter');
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Your records' }));
@@ -388,9 +415,34 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     const sessions = engine.sessions.list('carol').filter((session) => session.revokedAt === null);
     for (const session of sessions) engine.sessions.revoke(session.id);
     await ui.visible(page.getByText('Your session has ended. Please sign in again.'), 10_000);
-    await shot(page, '13-session-ended');
+    await shot(page, '14-session-ended');
     await context.close();
   }, 120_000);
+
+  it('runs the page under the app origin’s CSP: no inline script, no request to the loopback service', async () => {
+    const { context, page } = await openApp();
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/.test(message.text())) violations.push(message.text());
+    });
+    await page.goto(`${APP_ORIGIN}/`);
+    await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
+    const outcome = await page.evaluate(async (serviceUrl) => {
+      const host = globalThis as unknown as { document: any; fetch(url: string): Promise<unknown>; inlineRan?: boolean };
+      const script = host.document.createElement('script');
+      script.textContent = 'globalThis.inlineRan = true';
+      host.document.body.append(script);
+      const loopback = await host.fetch(`${serviceUrl}/api/me`).then(
+        () => 'reached',
+        () => 'refused',
+      );
+      return { inlineRan: host.inlineRan === true, loopback };
+    }, service.url);
+    expect(outcome).toEqual({ inlineRan: false, loopback: 'refused' });
+    expect(violations.some((text) => text.includes('script-src'))).toBe(true);
+    expect(violations.some((text) => text.includes('connect-src'))).toBe(true);
+    await context.close();
+  }, 60_000);
 
   it('refuses, for real, calls from a same-origin subframe and from another origin’s frame', async () => {
     const host = `${APP_ORIGIN}/__test/host.html`;
