@@ -21,6 +21,8 @@ type Showing = { kind: 'sign-in' } | { kind: 'lock' } | { kind: 'page'; page: Pa
 export class App implements Shell {
   private session: SessionView = { state: 'signed_out' };
   private showing: Showing | undefined;
+  /** The page last shown, to return to after an unlock. */
+  private lastPage: Extract<Showing, { kind: 'page' }> | undefined;
   private screen: Screen | undefined;
   private readonly nav = h('nav', { 'aria-label': strings.nav.label });
   private readonly main = h('main', { id: 'main' });
@@ -53,7 +55,9 @@ export class App implements Shell {
       this.renderNav(session, showing.page); // a refresh: the screen stays as it is
       return;
     }
-    this.go('records');
+    // Unlocked: back to the page the lock covered.
+    const back = showing?.kind === 'lock' && this.lastPage?.username === session.username ? this.lastPage.page : 'records';
+    this.go(back === 'admin' && !session.admin ? 'records' : back);
   }
 
   signInAgain(notice?: string): void {
@@ -71,6 +75,8 @@ export class App implements Shell {
 
   private render(showing: Showing, screen: Screen): void {
     this.screen?.dispose?.();
+    if (showing.kind === 'page') this.lastPage = showing;
+    else if (showing.kind === 'sign-in') this.lastPage = undefined;
     this.showing = showing;
     this.screen = screen;
     this.renderNav(this.session, showing.kind === 'page' ? showing.page : undefined);

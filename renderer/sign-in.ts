@@ -19,7 +19,10 @@ export function signInScreen(shell: Shell, notice?: string): Screen {
   const submit = h('button', { type: 'submit' }, t.submit);
   const form = h('form', { class: 'stack', novalidate: true }, username.row, password.row, stay?.row, h('div', { class: 'actions' }, submit), lines.status, lines.alert);
   const helpdesk = info.helpdeskText ? h('aside', { class: 'helpdesk', 'aria-label': t.helpdesk }, h('h2', {}, t.helpdesk), h('p', {}, info.helpdeskText)) : null;
-  const body = h('div', {}, notice ? h('p', { class: 'notice', role: 'status' }, notice) : null, form);
+  const noticeLine = notice ? h('p', { class: 'notice', id: 'sign-in-notice' }, notice) : null;
+  // Focus lands on the username field: the notice is read with it, as its description.
+  if (noticeLine) username.input.setAttribute('aria-describedby', noticeLine.id);
+  const body = h('div', {}, noticeLine, form);
   const element = h('section', { class: 'card narrow', 'aria-labelledby': (heading.id = 'sign-in-heading') }, heading, body, helpdesk);
   let stopCountdown: (() => void) | undefined;
 
