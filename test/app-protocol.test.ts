@@ -88,7 +88,7 @@ describe('the app protocol: the built renderer', () => {
     expect(await head.text()).toBe('');
   });
 
-  it('answers 404 for missing files, folders and kinds it does not serve, and 405 for other methods', async () => {
+  it('answers 404 for missing files, folders, kinds it does not serve and a folder not built yet, and 405 for other methods', async () => {
     const handler = createAppProtocolHandler({ rendererDir: rendererDir(), serviceUrl: noService });
     for (const path of ['/nope.js', '/chunks', '/chunks/', '/notes.exe', '/api', '/index.html/']) {
       const response = await get(handler, path);
@@ -96,6 +96,8 @@ describe('the app protocol: the built renderer', () => {
       expectSecurityHeaders(response);
       expect(await response.json()).toEqual({ error: 'not_found', error_description: 'There is no such file.' });
     }
+    const missingFolder = createAppProtocolHandler({ rendererDir: join(tempDir(), 'not-built-yet'), serviceUrl: noService });
+    expect((await get(missingFolder, '/')).status).toBe(404);
     const post = await get(handler, '/index.html', { method: 'POST', body: 'x' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');

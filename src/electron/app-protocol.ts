@@ -68,7 +68,6 @@ export function createAppProtocolHandler(options: AppProtocolOptions): AppProtoc
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new RangeError('maxBodyBytes must be a whole number of bytes.');
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new RangeError('serviceTimeoutMs must be a positive whole number of ms.');
   const root = resolve(options.rendererDir);
-  const files = { root, realRoot: realpath(root) };
 
   return async (request) => {
     let url: URL;
@@ -79,11 +78,11 @@ export function createAppProtocolHandler(options: AppProtocolOptions): AppProtoc
     }
     // The raw path as the page sent it decides the route: `/api` itself is not an API path.
     if (url.pathname.startsWith(API_PREFIX)) return forward(request, url, options.serviceUrl, maxBodyBytes, timeoutMs);
-    return serveFile(request, url.pathname, files);
+    return serveFile(request, url.pathname, root);
   };
 }
 
-async function serveFile(request: Request, pathname: string, files: { root: string; realRoot: Promise<string> }): Promise<Response> {
+async function serveFile(request: Request, pathname: string, root: string): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return problem(405, 'method_not_allowed', 'Only GET and HEAD are served here.', { Allow: 'GET, HEAD' });
   }
@@ -91,10 +90,11 @@ async function serveFile(request: Request, pathname: string, files: { root: stri
   if (!segments) return problem(404, 'not_found', 'There is no such file.');
   const contentType = CONTENT_TYPES[extname(segments[segments.length - 1]!).toLowerCase()];
   if (!contentType) return problem(404, 'not_found', 'There is no such file.');
-  const path = join(files.root, ...segments);
+  const path = join(root, ...segments);
   try {
-    // A link inside the folder must not lead out of it.
-    const [real, realRoot] = await Promise.all([realpath(path), files.realRoot]);
+    // A link inside the folder must not lead out of it. (The folder is resolved at each request:
+    // it may be replaced, or not exist yet, while the handler is installed.)
+    const [real, realRoot] = await Promise.all([realpath(path), realpath(root)]);
     if (!real.startsWith(realRoot + sep) || !(await stat(real)).isFile()) return problem(404, 'not_found', 'There is no such file.');
     const body = await readFile(real);
     const headers = { ...APP_SECURITY_HEADERS, 'Content-Type': contentType, 'Content-Length': String(body.length), 'Cache-Control': 'no-cache' };
