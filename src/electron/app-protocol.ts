@@ -129,7 +129,10 @@ async function forward(request: Request, url: URL, serviceUrl: () => string, max
   if (!FORWARDED_METHODS.has(request.method)) return problem(405, 'method_not_allowed', `${request.method} is not forwarded.`);
   let target: URL;
   try {
-    target = new URL(url.pathname + url.search, serviceUrl());
+    // Only the path and query are the page's: the scheme, host and port are always the service's.
+    target = new URL(serviceUrl());
+    target.pathname = url.pathname;
+    target.search = url.search;
   } catch {
     return problem(503, 'service_unavailable', 'The data service is not available.');
   }
