@@ -1,5 +1,4 @@
-import type { AdminErrorCode } from '../engine/admin-error.js';
-import { AdminError } from '../engine/admin-error.js';
+import { AdminError, type AdminErrorCode } from '../engine/admin-error.js';
 import type { IpcError, IpcErrorCode } from '../contracts.js';
 import { OAuthError } from '../oauth/errors.js';
 

@@ -21,5 +21,6 @@ export function newPasswordCheck(rules: Readonly<PasswordRules>, appName: string
 export function refuseWeakPassword(check: NewPasswordCheck, password: string, username: string): void {
   const violations = check(password, username);
   if (violations.length === 0) return;
-  throw new IpcCallError({ code: 'policy_violation', description: `The new password was refused: ${violations.join(' ')}`, policyViolations: violations });
+  const description = `The new password was refused: ${violations.join(' ')}`;
+  throw new IpcCallError({ code: 'policy_violation', description, policyViolations: violations });
 }

@@ -4,7 +4,7 @@ import type { Engine } from '../engine/engine.js';
 import { OAuthError } from '../oauth/errors.js';
 import { KeyedMutex } from '../security/keyed-mutex.js';
 import { usernameKey } from '../store/username-key.js';
-import { ipcError, oneLine } from './ipc-errors.js';
+import { IpcCallError, ipcError, oneLine } from './ipc-errors.js';
 import type { KeptRefreshToken } from './kept-refresh-token.js';
 import { refuseWeakPassword, type NewPasswordCheck } from './password-advice.js';
 
@@ -119,16 +119,14 @@ export class SessionKeeper {
   signOut(everywhere: boolean): Promise<SessionView> {
     return this.exclusive(async () => {
       const s = this.session;
-      if (!s) {
-        await this.o.kept.clear();
-        return this.view();
-      }
       try {
-        await this.o.engine.revoke({ token: s.refreshToken, client_id: this.o.clientId });
-        if (everywhere) this.revokeEverySession(s.username);
+        if (s) await this.o.engine.revoke({ token: s.refreshToken, client_id: this.o.clientId });
+        if (s && everywhere) this.revokeEverySession(s.username);
       } finally {
-        // Even if the engine failed, this app forgets the session.
-        await this.end(s);
+        // Even if the engine failed, this app forgets the session, and any kept sign-in (awaited
+        // here: the revocation's own announcement may have ended the session already).
+        if (s) await this.end(s);
+        await this.o.kept.clear();
       }
       return this.view();
     });
@@ -212,7 +210,10 @@ export class SessionKeeper {
     const refusal = ipcError('forbidden', `This needs a signed-in session with the "${scope}" scope.`);
     const s = this.session;
     if (!s || s.locked || !s.scopes.includes(scope)) throw refusal;
-    const { accessToken } = await this.accessToken();
+    const { accessToken } = await this.accessToken().catch((error: unknown) => {
+      // Ended or locked meanwhile: refused like any other caller without the scope.
+      throw error instanceof IpcCallError ? refusal : error;
+    });
     // Catches a revocation by another process before its announcement arrives.
     const claims = await this.o.engine.verifyAccessToken(accessToken).catch(() => undefined);
     if (!claims || !claims.scope.split(' ').includes(scope)) throw refusal;
@@ -225,7 +226,7 @@ export class SessionKeeper {
       const token = await this.o.kept.load();
       if (token === null) return this.view();
       if (!this.o.staySignedInAllowed) {
-        await this.o.engine.revoke({ token, client_id: this.o.clientId }).catch((error: unknown) => this.o.log(`gatehouse: revoking a kept sign-in failed: ${oneLine(error)}`));
+        await this.revokeQuietly(token, 'a kept sign-in');
         await this.o.kept.clear();
         return this.view();
       }
@@ -282,7 +283,7 @@ export class SessionKeeper {
       throw new Error(`The client "${this.o.clientId}" is not registered for the refresh_token grant; the app needs it.`);
     }
     const claims = await this.o.engine.verifyAccessToken(response.access_token).catch(async (error: unknown) => {
-      await this.o.engine.revoke({ token: refreshToken, client_id: this.o.clientId }).catch(() => undefined);
+      await this.revokeQuietly(refreshToken, 'a session that could not be read');
       throw error;
     });
     return {
@@ -308,13 +309,16 @@ export class SessionKeeper {
     this.session = next;
     this.lastActivity = this.o.clock.now();
     this.push();
-    if (previous && !previous.revoked) {
-      await this.o.engine
-        .revoke({ token: previous.refreshToken, client_id: this.o.clientId })
-        .catch((error: unknown) => this.o.log(`gatehouse: revoking the replaced session failed: ${oneLine(error)}`));
-    }
+    if (previous && !previous.revoked) await this.revokeQuietly(previous.refreshToken, 'the replaced session');
     if (next.staySignedIn) await this.keep(next);
     else await this.o.kept.clear();
+  }
+
+  /** Revokes a refresh token's family; a failure is logged, as the caller has moved on anyway. */
+  private async revokeQuietly(token: string, what: string): Promise<void> {
+    await this.o.engine
+      .revoke({ token, client_id: this.o.clientId })
+      .catch((error: unknown) => this.o.log(`gatehouse: revoking ${what} failed: ${oneLine(error)}`));
   }
 
   private async keep(s: LiveSession): Promise<void> {
@@ -358,7 +362,8 @@ export class SessionKeeper {
     const next = await this.open(response, s.staySignedIn);
     // Ended meanwhile (its family was revoked): the new tokens belong to that ended family.
     if (this.session !== s) return;
-    Object.assign(s, { refreshToken: next.refreshToken, accessToken: next.accessToken, issuedAt: next.issuedAt, expiresAt: next.expiresAt, scopes: next.scopes, retryAt: 0 });
+    const { refreshToken, accessToken, issuedAt, expiresAt, scopes } = next;
+    Object.assign(s, { refreshToken, accessToken, issuedAt, expiresAt, scopes, retryAt: 0 });
     this.push();
     if (s.staySignedIn) await this.keep(s);
   }
