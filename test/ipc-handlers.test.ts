@@ -280,6 +280,20 @@ describe('IPC handlers: keeping the session', () => {
     expect(h.logs).toEqual([]);
   });
 
+  it('refreshes once for many concurrent callers, so the refresh token is never presented twice', async () => {
+    const h = await harness({ appPolicy: resolveAppPolicy({ idleLockSeconds: 0 }) });
+    await signIn(h);
+    const first = await accessToken(h);
+    h.clock.advance(260);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => accessToken(h)));
+    expect(new Set(answers.map((a) => a.accessToken)).size).toBe(1);
+    expect(answers[0]!.accessToken).not.toBe(first.accessToken);
+    expect(h.refreshTokens.size).toBe(2);
+    // Reuse would have ended the family; the session and its new token are alive.
+    await expect(h.engine.verifyAccessToken(answers[0]!.accessToken)).resolves.toMatchObject({ username: 'alice' });
+    expect(ok(await h.call('getSession')).session).toMatchObject({ state: 'signed_in' });
+  });
+
   it('ends the session at once when it is revoked by another path (admin revoke, disable, another process)', async () => {
     const h = await harness();
     await signIn(h);
