@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { openEngine, type IpcCallName, type SessionView } from '../dist/index.js';
-import { IPC_CALL_NAMES, resolveAppPolicy } from '../dist/electron/index.js';
+import { createAppHandlers, IPC_CALL_NAMES, resolveAppPolicy } from '../dist/electron/index.js';
 import { tempDir } from './helpers.js';
 import { accessToken, ADMIN_PASSWORD, failure, FileSecretStore, harness, ok, ORIGIN, PASSWORD, SERVICE_URL, signIn } from './ipc-helpers.js';
 
@@ -482,6 +482,25 @@ describe('IPC handlers: app information and errors', () => {
     expect(ok(await h.call('getServiceUrl')).url).toBe('http://127.0.0.1:9000');
     port = 9001;
     expect(ok(await h.call('getServiceUrl')).url).toBe('http://127.0.0.1:9001');
+  });
+
+  it('refuses wrong options at creation, loudly', async () => {
+    const { engine } = await harness();
+    const base = { engine, allowedOrigin: ORIGIN, serviceUrl: SERVICE_URL };
+    const wrong: Array<[Record<string, unknown>, RegExp]> = [
+      [{ engine: undefined }, /engine/],
+      [{ allowedOrigin: 'gatehouse://app/index.html' }, /allowedOrigin/],
+      [{ allowedOrigin: '*' }, /allowedOrigin/],
+      [{ serviceUrl: 8471 }, /serviceUrl/],
+      [{ clientId: '' }, /clientId/],
+      [{ secretStore: { load: async () => null } }, /secretStore/],
+      [{ clock: { now: 0 } }, /clock/],
+      [{ appPolicy: { idleLockSeconds: -1 } }, /idleLockSeconds/],
+      [{ appPolicy: { idleLock: 60 } }, /idleLock/],
+    ];
+    for (const [options, message] of wrong) {
+      expect(() => createAppHandlers({ ...base, ...options } as never), JSON.stringify(options)).toThrow(message);
+    }
   });
 
   it('turns unexpected errors into `internal`, logged once without secrets', async () => {

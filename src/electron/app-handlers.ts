@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { CallerContext, IpcCallName, IpcCalls, IpcResult, SessionView } from '../contracts.js';
 import type { Engine } from '../engine/engine.js';
 import { adminCalls } from './admin-calls.js';
-import { DEFAULT_APP_POLICY, type AppPolicy } from './app-policy.js';
+import { DEFAULT_APP_POLICY, resolveAppPolicy, type AppPolicy } from './app-policy.js';
 import { guardedCall, ipcFailure } from './guarded-call.js';
 import { IPC_CALL_NAMES } from './ipc-calls.js';
 import { callSchemas, type CallRunners } from './ipc-schemas.js';
@@ -46,7 +46,8 @@ export interface AppHandlers {
 export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
   checkOptions(options);
   const { engine, allowedOrigin, serviceUrl } = options;
-  const appPolicy = options.appPolicy ?? DEFAULT_APP_POLICY;
+  // Validated again (a resolved policy passes unchanged): a hand-made one must not slip through.
+  const appPolicy = resolveAppPolicy(options.appPolicy ?? DEFAULT_APP_POLICY);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? ((line: string) => process.emitWarning(line));
   const kept = new KeptRefreshToken(options.secretStore, log);
@@ -127,7 +128,7 @@ function isCallName(name: unknown): name is IpcCallName {
   return (IPC_CALL_NAMES as readonly unknown[]).includes(name);
 }
 
-/** Programming mistakes in main's wiring fail at start, loudly. */
+/** Programming mistakes in main's wiring fail at start, loudly (a bad app policy: AppPolicyError). */
 function checkOptions(options: AppHandlersOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError('createAppHandlers takes an options object.');
   if (typeof options.engine?.token !== 'function') throw new TypeError('options.engine must be an open Engine.');
@@ -140,4 +141,10 @@ function checkOptions(options: AppHandlersOptions): void {
   if (options.clientId !== undefined && (typeof options.clientId !== 'string' || options.clientId === '')) {
     throw new TypeError('options.clientId must be a non-empty string.');
   }
+  const store = options.secretStore;
+  if (store !== undefined && !(['load', 'save', 'clear'] as const).every((method) => typeof store?.[method] === 'function')) {
+    throw new TypeError('options.secretStore must have load(), save(value) and clear() methods.');
+  }
+  if (options.clock !== undefined && typeof options.clock?.now !== 'function') throw new TypeError('options.clock must have a now() method.');
+  if (options.log !== undefined && typeof options.log !== 'function') throw new TypeError('options.log must be a function.');
 }
