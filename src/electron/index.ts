@@ -1,0 +1,36 @@
+/**
+ * `gatehouse/electron`: what an Electron main process needs around the engine — the window's
+ * security defaults, safeStorage, the resource service as a utility process, the machine policy
+ * file and first-run setup. None of it imports electron: the real objects are passed in. See
+ * docs/api.md, "gatehouse/electron".
+ */
+export {
+  secureWebPreferences,
+  lockDownWebContents,
+  denyPermissions,
+  isAppUrl,
+  normalizeAppOrigin,
+  externalLinkTarget,
+  permissionAllowed,
+  type SecureWebPreferences,
+  type LockableWebContents,
+  type LockDownOptions,
+  type PermissionSession,
+  type PermissionExceptions,
+} from './window-defaults.js';
+export {
+  safeStorageProblem,
+  safeStorageKeyProtector,
+  safeStorageSecretStore,
+  SafeStorageUnavailableError,
+  type AsyncSafeStorage,
+  type SecretFile,
+  type SecretFileOptions,
+} from './safe-storage.js';
+export { utilityProcessLauncher, type UtilityChild, type UtilityProcessModule } from './utility-process.js';
+export { readPolicyFile, defaultPolicyFilePath, PolicyFileError, type PolicyFileResult } from './policy-file.js';
+export { resolveAppPolicy, AppPolicyError, DEFAULT_APP_POLICY, type AppPolicy } from './app-policy.js';
+export { superviseResourceService, type ResourceService, type ResourceServiceOptions } from '../resource/supervisor.js';
+export { ResourceServiceError, type ServiceProcess } from '../resource/service-instance.js';
+export { SERVICE_ENTRY, dataPathFor, type ServiceConfig } from '../resource/service-config.js';
+export { FIRST_PARTY_CLIENT_ID, ensureFirstPartyClient, bootstrapAdmin, FirstRunError } from '../engine/first-run.js';
