@@ -30,6 +30,12 @@ describe('readPolicyFile', () => {
     expect(Object.isFrozen(result.policy)).toBe(true);
   });
 
+  it('refuses a relative data directory, alone too', async () => {
+    const path = join(tempDir(), 'policy.json');
+    writeFileSync(path, JSON.stringify({ dataDirectory: 'shared/gatehouse' }));
+    expect((await refusal(path)).problems).toEqual(['dataDirectory: must be an absolute path']);
+  });
+
   it('accepts the byte order mark Windows editors write', async () => {
     const path = join(tempDir(), 'policy.json');
     writeFileSync(path, `\uFEFF${JSON.stringify({ helpdeskText: 'Call IT on 4242.\nOr write to it@example.com.' })}`);
@@ -38,11 +44,12 @@ describe('readPolicyFile', () => {
 
   it('refuses an invalid file, listing every problem', async () => {
     const path = join(tempDir(), 'policy.json');
-    writeFileSync(path, JSON.stringify({ appName: '', idleLockSeconds: -5, persistentSigningKeys: 'yes', stayLoggedIn: true }));
+    writeFileSync(path, JSON.stringify({ appName: '', idleLockSeconds: -5, persistentSigningKeys: 'yes', stayLoggedIn: true, dataDirectory: 'data' }));
     const error = await refusal(path);
     expect(error.path).toBe(path);
-    expect(error.problems).toHaveLength(4);
-    expect(error.problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['(policy)', 'appName', 'idleLockSeconds', 'persistentSigningKeys']);
+    expect(error.problems).toHaveLength(5);
+    expect(error.problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['(policy)', 'appName', 'dataDirectory', 'idleLockSeconds', 'persistentSigningKeys']);
+    expect(error.problems).toContain('dataDirectory: must be an absolute path');
     expect(error.problems.find((problem) => problem.startsWith('(policy)'))).toMatch(/stayLoggedIn/);
     expect(error.message).toBe(`The machine policy in ${path} cannot be used: ${error.problems.join('; ')}`);
   });

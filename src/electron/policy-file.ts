@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { posix, win32 } from 'node:path';
+import { isAbsolute, posix, win32 } from 'node:path';
 import { AppPolicyError, resolveAppPolicy, type AppPolicy } from './app-policy.js';
 
 /**
@@ -56,10 +56,17 @@ export async function readPolicyFile(path: string = defaultPolicyFilePath()): Pr
   } catch (error) {
     throw new PolicyFileError(path, [`the file is not UTF-8 JSON (${(error as Error).message})`]);
   }
+  const problems: string[] = [];
+  let policy: Readonly<AppPolicy> | undefined;
   try {
-    return { policy: resolveAppPolicy(parsed), source: path };
+    policy = resolveAppPolicy(parsed);
   } catch (error) {
-    if (error instanceof AppPolicyError) throw new PolicyFileError(path, error.problems);
-    throw error;
+    if (!(error instanceof AppPolicyError)) throw error;
+    problems.push(...error.problems);
   }
+  // A relative folder would depend on where the app happened to be started from.
+  const { dataDirectory } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { dataDirectory?: unknown };
+  if (typeof dataDirectory === 'string' && dataDirectory !== '' && !isAbsolute(dataDirectory)) problems.push('dataDirectory: must be an absolute path');
+  if (!policy || problems.length > 0) throw new PolicyFileError(path, problems);
+  return { policy, source: path };
 }
