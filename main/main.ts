@@ -99,9 +99,10 @@ async function start(): Promise<void> {
     allowedOrigin: APP_ORIGIN,
     // The renderer reaches the records API through its own origin (see the protocol handler below).
     serviceUrl: APP_ORIGIN,
-    appPolicy: { ...policy, staySignedInAllowed: policy.staySignedInAllowed && protection.secretStore !== undefined },
+    // Without a secret store (safeStorage refused) the handlers offer no "stay signed in".
+    appPolicy: policy,
     clientId: FIRST_PARTY_CLIENT_ID,
-    secretStore: protection.secretStore,
+    ...(protection.secretStore && { secretStore: protection.secretStore }),
     log,
   });
   closers.push(() => handlers.close());

@@ -17,7 +17,7 @@ const BUILT = ['dist-app/main/main.js', 'dist-app/preload.cjs', 'dist-app/render
 const binary = electronBinary();
 
 describe('the desktop app in Electron', () => {
-  it('signs in as a created user, shows the records view, and signs out', { timeout: 120_000 }, async (ctx) => {
+  it('signs in as a created user, sees and adds to the records view, and signs out', { timeout: 120_000 }, async (ctx) => {
     const executablePath = binary.path;
     if (executablePath === undefined) return ctx.skip(`no Electron binary here (${binary.missing})`);
     expect(BUILT.filter((path) => !existsSync(path)), 'the app is built (npm run build)').toEqual([]);
@@ -42,12 +42,22 @@ describe('the desktop app in Electron', () => {
         'undefined',
       ]);
 
-      await page.getByLabel(/user ?name/i).fill('erin');
-      await page.getByLabel(/^password/i).fill(PASSWORD);
-      await page.getByRole('button', { name: /sign in/i }).click();
-      await page.getByRole('heading', { name: /records/i }).waitFor();
-      await page.getByRole('button', { name: /sign out/i }).click();
-      await page.getByRole('button', { name: /sign in/i }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }).waitFor();
+      await page.getByLabel('Username').fill('erin');
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+
+      // The records view, its data fetched through gatehouse://app/api/ from the utility process.
+      await page.getByRole('heading', { level: 1, name: 'Your records' }).waitFor();
+      await page.getByText('You have no records yet.').waitFor();
+      await page.getByLabel('Title', { exact: true }).fill('Shift handover');
+      await page.getByLabel('Text', { exact: true }).fill('Doors locked at 18:00.');
+      await page.getByLabel('Title', { exact: true }).press('Enter');
+      await page.getByRole('heading', { level: 3, name: 'Shift handover' }).waitFor();
+
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
+      await page.getByText('You have signed out.').waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }).waitFor();
     } finally {
       await app.close();
     }

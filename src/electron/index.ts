@@ -29,7 +29,7 @@ export {
 } from './safe-storage.js';
 export { utilityProcessLauncher, type UtilityChild, type UtilityProcessModule } from './utility-process.js';
 export { readPolicyFile, defaultPolicyFilePath, PolicyFileError, type PolicyFileResult } from './policy-file.js';
-export { resolveAppPolicy, AppPolicyError, DEFAULT_APP_POLICY, type AppPolicy } from './app-policy.js';
+export { AppPolicyError, DEFAULT_APP_POLICY, resolveAppPolicy, type AppPolicy } from './app-policy.js';
 export { superviseResourceService, type ResourceService, type ResourceServiceOptions } from '../resource/supervisor.js';
 export { ResourceServiceError, type ServiceProcess } from '../resource/service-instance.js';
 export { SERVICE_ENTRY, dataPathFor, type ServiceConfig } from '../resource/service-config.js';
