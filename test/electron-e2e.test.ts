@@ -35,6 +35,7 @@ describe('the desktop app in Electron', () => {
     app.process().once('exit', () => (exited = true));
     try {
       const page = await app.firstWindow();
+      await page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }).waitFor();
       expect(page.url()).toBe('gatehouse://app/');
       // The renderer has the preload's API and nothing of Node.
       expect(await page.evaluate(() => [typeof (globalThis as { gatehouse?: unknown }).gatehouse, typeof (globalThis as { process?: unknown }).process])).toEqual([
@@ -42,7 +43,9 @@ describe('the desktop app in Electron', () => {
         'undefined',
       ]);
 
-      await page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }).waitFor();
+      // The page may not open another window.
+      expect(await page.evaluate(() => (globalThis as unknown as { open(url: string): unknown }).open('https://example.com/'))).toBeNull();
+
       await page.getByLabel('Username').fill('erin');
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
       await page.getByRole('button', { name: 'Sign in' }).click();
