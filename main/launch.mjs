@@ -41,4 +41,5 @@ if (found.missing) {
 const child = spawn(found.path, [ROOT, ...appArgs], { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('error', (error) => refuse(`Electron could not be started: ${error.message}`));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// Ended by a signal (no code): a failure.
+child.on('exit', (code) => process.exit(code ?? 1));

@@ -139,6 +139,8 @@ export function lockDownWebContents(contents: LockableWebContents, appOrigin: st
   const { openExternal } = options;
   contents.setWindowOpenHandler(({ url }) => {
     const target = openExternal && externalLinkTarget(url);
+    // Asynchronously, so a failing openExternal (no browser configured) can neither throw into
+    // Electron's handler nor turn the answer into anything but deny; the page is not told either way.
     if (target) void Promise.resolve().then(() => openExternal(target)).catch(() => undefined);
     return { action: 'deny' };
   });
