@@ -452,6 +452,22 @@ describe('IPC handlers: stay signed in', () => {
     await expect(h.engine.token({ grant_type: 'refresh_token', client_id: 'gatehouse-app', refresh_token: kept })).rejects.toMatchObject({ code: 'invalid_grant' });
   });
 
+  it('revokes a session that is not kept when the handlers close (nothing could resume it), and keeps a kept one', async () => {
+    const h = await harness();
+    await signIn(h, 'alice', PASSWORD);
+    const token = (await accessToken(h)).accessToken;
+    await h.handlers.close();
+    await expect(h.engine.verifyAccessToken(token)).rejects.toMatchObject({ name: 'TokenError' });
+    expect(h.engine.sessions.list('alice').every((session) => session.revokedReason === 'signed_out')).toBe(true);
+
+    const store = new FileSecretStore(join(tempDir(), 'kept-sign-in'));
+    const kept = h.recreate({ appPolicy: resolveAppPolicy({ staySignedInAllowed: true }), secretStore: store });
+    expect(await signIn(h, 'alice', PASSWORD, { staySignedIn: true })).toMatchObject({ staySignedIn: true });
+    const keptToken = (await accessToken(h)).accessToken;
+    await kept.close();
+    await expect(h.engine.verifyAccessToken(keptToken)).resolves.toMatchObject({ username: 'alice' });
+  });
+
   it('ignores staySignedIn when policy does not allow it, or no store exists', async () => {
     const dir = tempDir();
     const store = new FileSecretStore(join(dir, 'kept-sign-in'));

@@ -38,7 +38,7 @@ export interface AppHandlers {
   onSessionChanged(listener: (session: SessionView) => void): () => void;
   /** At start: signs in again from a kept refresh token (stay signed in), if policy allows and one is kept. */
   restore(): Promise<SessionView>;
-  /** Stops timers and listeners; keeps the session (and a kept refresh token) as it is. */
+  /** Stops timers and listeners; revokes the session unless it is kept (stay signed in), which stays as it is. */
   close(): Promise<void>;
 }
 

@@ -246,11 +246,18 @@ export class SessionKeeper {
     });
   }
 
-  /** Stops the timer and the revocation listener once work in progress is done; the session stays as it is. */
+  /**
+   * Stops the timer and the revocation listener once work in progress is done. A kept session
+   * (stay signed in) stays as it is; any other is revoked, since its refresh token dies with this
+   * process and a live family nobody can resume would only linger in the sessions list.
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.stopListening();
-    await this.exclusive(async () => undefined);
+    await this.exclusive(async () => {
+      const s = this.session;
+      if (s && !s.staySignedIn) await this.revokeQuietly(s.refreshToken, 'the session at close');
+    });
     this.listeners.clear();
   }
 
