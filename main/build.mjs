@@ -1,4 +1,4 @@
-// Bundles what the app loads besides dist/ (run after tsc by `npm run build`):
+// Bundles what the app loads besides dist/ and dist-app/main/ (run after tsc by `npm run build`):
 //   dist-app/preload.cjs              the sandboxed preload (CommonJS: a sandboxed preload cannot be an ES module)
 //   dist-app/renderer/                the UI: index.html, main.js (+ lazily loaded chunks), styles.css
 //   dist-app/test/preload-api.js      the same preload API over a Playwright test's bindings (IIFE)
@@ -12,7 +12,8 @@ const out = join(root, 'dist-app');
 // Electron 45 ships Chromium 140.
 const target = 'chrome140';
 
-await rm(out, { recursive: true, force: true });
+// dist-app/main/ is tsc's (emitted just before): only this script's outputs are replaced.
+await Promise.all(['preload.cjs', 'renderer', 'test'].map((name) => rm(join(out, name), { recursive: true, force: true })));
 await Promise.all([
   build({
     entryPoints: [join(root, 'main/preload.ts')],
