@@ -4,9 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type CallerContext, type Engine, type GatehouseApi, type SessionView } from '../dist/index.js';
-import { createAppHandlers, type AppHandlers, type SecretStore } from '../dist/electron/app-handlers.js';
-import { resolveAppPolicy } from '../dist/electron/app-policy.js';
-import { createAppProtocolHandler } from '../dist/electron/app-protocol.js';
+import { createAppHandlers, createAppProtocolHandler, resolveAppPolicy, type AppHandlers, type SecretStore } from '../dist/electron/index.js';
+import { ensureFirstPartyClient, FIRST_PARTY_CLIENT_ID } from '../dist/engine/first-run.js';
 import { startResourceService, type ResourceService } from '../dist/resource/supervisor.js';
 import { FakeClock, PASSWORD, tempDir } from './helpers.js';
 
@@ -22,7 +21,6 @@ const PRELOAD_API = join(ROOT, 'dist-app/test/preload-api.js');
 const SCREENSHOTS = join(ROOT, 'test-artifacts/screenshots');
 const APP_ORIGIN = 'https://gatehouse.test';
 const OTHER_ORIGIN = 'https://other.test';
-const CLIENT_ID = 'gatehouse-app';
 const IDLE_LOCK_SECONDS = 600;
 const HELPDESK = 'Locked out? Call the IT desk on 1234.';
 const ADMIN_PASSWORD = 'the administrator passphrase 42';
@@ -60,7 +58,7 @@ beforeAll(async () => {
     // A short delay after one free failure, so the throttled message and its countdown show quickly.
     policy: { lockout: { freeFailures: 1, initialDelaySeconds: 3, maxDelaySeconds: 3 } },
   });
-  engine.clients.add({ id: CLIENT_ID, secret: 'none', scope: ['records:read', 'records:write', 'admin'] });
+  ensureFirstPartyClient(engine);
   await engine.users.add({ username: 'alice', password: PASSWORD, scope: ['records:read', 'records:write'] });
   await engine.users.add({ username: 'root', password: ADMIN_PASSWORD, scope: ['records:read', 'records:write', 'admin'] });
   service = await startResourceService(engine, { port: 0, dataPath: join(dir, 'data.db') });
@@ -70,7 +68,7 @@ beforeAll(async () => {
     // As in the app: the page's data requests go to its own origin, which forwards /api/*.
     serviceUrl: APP_ORIGIN,
     appPolicy: resolveAppPolicy({ appName: 'Gatehouse', helpdeskText: HELPDESK, idleLockSeconds: IDLE_LOCK_SECONDS, staySignedInAllowed: true }),
-    clientId: CLIENT_ID,
+    clientId: FIRST_PARTY_CLIENT_ID,
     secretStore: new MemorySecretStore(),
     clock,
   });
@@ -325,7 +323,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     expect(await handlers.handle('getSession', mainCaller, undefined)).toMatchObject({ ok: true, session: { state: 'signed_in', username: 'alice' } });
     await shot(page, '09-account');
     // Sign out everywhere: alice's session on another device ends too.
-    await engine.token({ grant_type: 'password', client_id: CLIENT_ID, username: 'alice', password: 'seven lanterns over a quiet harbour' });
+    await engine.token({ grant_type: 'password', client_id: FIRST_PARTY_CLIENT_ID, username: 'alice', password: 'seven lanterns over a quiet harbour' });
     expect(engine.sessions.list('alice').filter((session) => session.revokedAt === null)).toHaveLength(2);
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
@@ -372,7 +370,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await reset.getByRole('button', { name: 'Set password' }).click();
     await ui.visible(page.getByRole('status').filter({ hasText: 'The password of alice was reset.' }));
     // The new password works (a session of alice's elsewhere, for the sessions table).
-    await engine.token({ grant_type: 'password', client_id: CLIENT_ID, username: 'alice', password: 'a fresh start for the records clerk' });
+    await engine.token({ grant_type: 'password', client_id: FIRST_PARTY_CLIENT_ID, username: 'alice', password: 'a fresh start for the records clerk' });
     await page.getByRole('button', { name: 'Refresh' }).click();
     const sessionsTable = page.getByRole('table', { name: 'Sessions' });
     await page.getByRole('button', { name: 'End this session of alice' }).click();
