@@ -95,8 +95,19 @@ export function adminScreen(): Screen {
     );
   }
 
+  /**
+   * Reloads both tables. Focus on a row's control (which the reload replaces) moves to the first
+   * control of the same row again (found by its header), so a keyboard user stays where they were.
+   */
   async function refreshAfter(message: string): Promise<string> {
+    const row = document.activeElement?.closest('tbody tr');
+    const body = row?.parentElement;
+    const key = row?.querySelector('th')?.textContent;
     await Promise.all([loadUsers(), loadSessions()]);
+    if (body && key !== undefined && !row?.isConnected) {
+      const again = [...body.children].find((candidate) => candidate.querySelector('th')?.textContent === key);
+      (again?.querySelector<HTMLElement>('button:not([hidden])') ?? heading).focus();
+    }
     return message;
   }
 

@@ -149,7 +149,7 @@ export function recordsScreen(): Screen {
       await action();
     } catch (error) {
       const kind = error instanceof RecordsError ? error.kind : 'failed';
-      lines.fail(kind === 'forbidden' ? t.notAllowed : kind === 'invalid' ? t.titleRequired : t.failed);
+      lines.fail(kind === 'forbidden' ? t.notAllowed : kind === 'invalid' ? t.invalid : t.failed);
     }
   }
 

@@ -74,6 +74,7 @@ export const strings = {
     deleted: 'Record deleted.',
     updated: (when: string) => `Updated ${when}`,
     titleRequired: 'A title is needed (at most 200 characters).',
+    invalid: 'The record was not accepted: the title takes 1 to 200 characters, the text at most 64 KiB.',
     failed: 'The records could not be loaded or saved. Please try again.',
     notAllowed: 'Your account may not do this.',
   },

@@ -360,6 +360,8 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await page.getByRole('button', { name: 'Disable alice' }).click();
     await ui.contains(users.getByRole('row', { name: /alice/ }), 'Disabled');
     expect(engine.users.get('alice')).toMatchObject({ disabled: true });
+    // The row was drawn again: the keyboard focus is back in it.
+    await ui.focused(page.getByRole('button', { name: 'Enable alice' }));
     await page.getByRole('button', { name: 'Enable alice' }).click();
     await ui.contains(users.getByRole('row', { name: /alice/ }), 'Active');
     await page.getByRole('button', { name: 'Reset password of alice' }).click();
