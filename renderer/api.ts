@@ -39,10 +39,24 @@ export function errorText(error: IpcError): string {
 }
 
 /**
+ * For `throttled` and `busy` (which carry `retryAfter`): shows the wait counting down on `lines`,
+ * then says a retry may be made and calls `ready`. Returns its stop function, or undefined for any
+ * other error (which the caller shows itself).
+ */
+export function retryCountdown(error: IpcError, lines: { fail(text: string): void; say(text: string): void }, ready: () => void): (() => void) | undefined {
+  if ((error.code !== 'throttled' && error.code !== 'busy') || error.retryAfter === undefined) return undefined;
+  const text = error.code === 'throttled' ? strings.signIn.throttled : strings.signIn.serverBusy;
+  return countdown(error.retryAfter, (left) => lines.fail(text(left)), () => {
+    ready();
+    lines.say(strings.signIn.canRetry);
+  });
+}
+
+/**
  * Counts `seconds` down once a second, calling `tick` with what is left (first at once), then
  * `done`. Returns a stop function. The renderer keeps no clock of its own: it just counts.
  */
-export function countdown(seconds: number, tick: (left: number) => void, done: () => void): () => void {
+function countdown(seconds: number, tick: (left: number) => void, done: () => void): () => void {
   let left = Math.max(1, Math.ceil(seconds));
   tick(left);
   const timer = setInterval(() => {

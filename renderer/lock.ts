@@ -1,4 +1,4 @@
-import { countdown, errorText, gatehouse } from './api.js';
+import { errorText, gatehouse, retryCountdown } from './api.js';
 import { field, h, screenHeading, statusLines } from './dom.js';
 import type { Screen, Shell, SignedInSession } from './screen.js';
 import { strings } from './strings.js';
@@ -31,14 +31,8 @@ export function lockScreen(shell: Shell, session: SignedInSession): Screen {
         return;
       }
       const { error } = answer;
-      if ((error.code === 'throttled' || error.code === 'busy') && error.retryAfter) {
-        const text = error.code === 'throttled' ? strings.signIn.throttled : strings.signIn.serverBusy;
-        stopCountdown = countdown(error.retryAfter, (left) => lines.fail(text(left)), () => {
-          unlock.disabled = false;
-          lines.say(strings.signIn.canRetry);
-        });
-        return;
-      }
+      stopCountdown = retryCountdown(error, lines, () => (unlock.disabled = false));
+      if (stopCountdown) return;
       lines.fail(error.code === 'invalid_credentials' ? strings.changePassword.wrongCurrent : errorText(error));
       unlock.disabled = false;
       password.input.focus();

@@ -1,5 +1,5 @@
 import type { IpcCalls, IpcResult, SessionView } from '../src/contracts.js';
-import { countdown, errorText, gatehouse } from './api.js';
+import { errorText, gatehouse, retryCountdown } from './api.js';
 import { field, h, statusLines, uid } from './dom.js';
 import { strings } from './strings.js';
 
@@ -133,12 +133,7 @@ export function passwordForm(options: PasswordFormOptions): { form: HTMLFormElem
     } else if (error.code === 'invalid_credentials') {
       lines.fail(t.wrongCurrent);
       current?.input.focus();
-    } else if ((error.code === 'throttled' || error.code === 'busy') && error.retryAfter) {
-      const text = error.code === 'throttled' ? strings.signIn.throttled : strings.signIn.serverBusy;
-      countdown(error.retryAfter, (left) => lines.fail(text(left)), () => {
-        submit.disabled = false;
-        lines.say(strings.signIn.canRetry);
-      });
+    } else if (retryCountdown(error, lines, () => (submit.disabled = false))) {
       return;
     } else {
       lines.fail(errorText(error));

@@ -1,5 +1,5 @@
 import type { SessionView } from '../src/contracts.js';
-import { countdown, errorText, gatehouse } from './api.js';
+import { errorText, gatehouse, retryCountdown } from './api.js';
 import { checkbox, field, h, screenHeading, show, statusLines } from './dom.js';
 import { passwordForm } from './password-form.js';
 import type { Screen, Shell } from './screen.js';
@@ -64,15 +64,12 @@ export function signInScreen(shell: Shell, notice?: string): Screen {
         password.input.focus();
         break;
       case 'throttled':
-      case 'busy': {
-        const text = error.code === 'throttled' ? t.throttled : t.serverBusy;
+      case 'busy':
         stopCountdown?.();
-        stopCountdown = countdown(error.retryAfter ?? 1, (left) => lines.fail(text(left)), () => {
-          submit.disabled = false;
-          lines.say(t.canRetry);
-        });
-        return;
-      }
+        stopCountdown = retryCountdown(error, lines, () => (submit.disabled = false));
+        if (stopCountdown) return;
+        lines.fail(errorText(error));
+        break;
       case 'password_change_required':
         password.input.value = '';
         mustChange(name, secret, stay?.input.checked ?? false);
