@@ -101,6 +101,8 @@ interface OpenedApp {
   pushed: SessionView[];
   /** The name of every call main answered, in order. */
   answered: string[];
+  /** The path of every request to the app origin, in order. */
+  requested: string[];
   /** Holds calls of `name` on their way to main until the returned function is called. */
   hold(name: string): () => void;
   /** Closes the browser context; fails if the page logged an error other than those expected. */
@@ -116,8 +118,10 @@ async function openApp(options: { pages?: Record<string, string>; expectedErrors
   const extraPages = options.pages ?? {};
   const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
   await context.addInitScript({ path: PRELOAD_API });
+  const requested: string[] = [];
   await context.route('**/*', async (route) => {
     const url = new URL(route.request().url());
+    if (url.origin === APP_ORIGIN) requested.push(url.pathname);
     const extra = url.origin === APP_ORIGIN || url.origin === OTHER_ORIGIN ? extraPages[url.href] : undefined;
     if (extra !== undefined) return route.fulfill({ status: 200, contentType: 'text/html', body: extra });
     if (url.origin === APP_ORIGIN) return serveFromAppProtocol(route);
@@ -156,7 +160,7 @@ async function openApp(options: { pages?: Record<string, string>; expectedErrors
     // 404s (the favicon Chromium asks for) are logged as "Failed to load resource".
     expect(errors.filter((text) => !/^Failed to load resource/.test(text) && !options.expectedErrors?.test(text))).toEqual([]);
   };
-  return { page, pushed, answered, hold, close };
+  return { page, pushed, answered, requested, hold, close };
 }
 
 /**
@@ -199,7 +203,7 @@ async function storedTitles(): Promise<string[]> {
 
 describe('the renderer in Chromium, over the real handlers, protocol handler and resource service', () => {
   it('signs in (keyboard order, wrong password, throttled with a countdown), creates, edits, deletes and pages records, changes the password, signs out everywhere', async () => {
-    const { page, hold, close } = await openApp();
+    const { page, hold, requested, close } = await openApp();
     await page.goto(`${APP_ORIGIN}/`);
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Sign in to Gatehouse' }));
     await ui.focused(page.getByLabel('Username'));
@@ -211,6 +215,8 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
       await ui.focused(next);
     }
     await shot(page, '01-sign-in');
+    // The sign-in screen stays small: the strength estimator's chunk is not loaded for it.
+    expect(requested.filter((path) => path.startsWith('/chunks/'))).toEqual([]);
 
     // Caps Lock on while typing the password: a hint under the field. (Playwright's keyboard does
     // not toggle Caps Lock, so the key events carry the modifier as Chromium's own would.)
@@ -336,7 +342,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
   }, 120_000);
 
   it('an administrator manages users, sessions and the key and adds a user who must change the password; that user changes it, signs in, stays unlocked while active, is idle-locked, unlocks back to the same page, and is signed out by a revocation', async () => {
-    const { page, pushed, answered, close } = await openApp();
+    const { page, pushed, answered, requested, close } = await openApp();
     await page.goto(`${APP_ORIGIN}/`);
     await signIn(page, 'root', ADMIN_PASSWORD);
     await ui.visible(page.getByRole('heading', { level: 1, name: 'Your records' }));
@@ -396,6 +402,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByText('Not accepted yet:'));
     await fresh.fill('lantern over seven quiet harbours');
     await ui.visible(page.getByText('This password meets the rules.'));
+    expect(requested.filter((path) => /^\/chunks\/strength-estimator-\w+\.js$/.test(path))).toHaveLength(1);
     await ui.attribute(page.locator('meter'), 'value').not.toBe('0');
     await page.getByLabel('Repeat the new password').fill('lantern over seven quiet harbours');
     await shot(page, '12-must-change-password');
