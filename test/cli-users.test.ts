@@ -67,7 +67,8 @@ describe('gatehouse users', () => {
     // The password never shows, nor its hash.
     expect(outputs.join('')).not.toContain(PASSWORD);
     expect(outputs.join('')).not.toContain('$argon2id$');
-  });
+    // About twenty CLI processes one after another.
+  }, 120_000);
 
   it('resets and changes passwords; the library signs in with the new one at once', async () => {
     const db = dbPath();
