@@ -38,6 +38,11 @@ const APP_ORIGIN = `${SCHEME}://app`;
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PRELOAD = join(APP_DIR, 'preload.cjs');
 const RENDERER_DIR = join(APP_DIR, 'renderer');
+/**
+ * Packaged, SQLite's native module is the Electron-ABI build shipped in resources/native/
+ * (electron-builder.yml's extraResources); node_modules' own is built for Node (docs/it-guide.md).
+ */
+const SQLITE_BINDING = app.isPackaged ? join(process.resourcesPath, 'native', 'better_sqlite3.node') : undefined;
 
 const log = (line: string) => console.error(`gatehouse: ${line}`);
 
@@ -82,7 +87,7 @@ async function start(): Promise<void> {
 
   let engine: Engine;
   try {
-    engine = await openEngine({ path: dbPath, keyProtector: protection.keyProtector });
+    engine = await openEngine({ path: dbPath, keyProtector: protection.keyProtector, sqliteBinding: SQLITE_BINDING });
   } catch (error) {
     if (error instanceof StoreError) throw new Refusal('Gatehouse cannot open its database', `${dbPath}\n\n${error.message}`);
     throw error;

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import { outsideAsar } from '../outside-asar.js';
 
 /** How often the checkpoint worker looks at the WAL, and the sizes that call for a checkpoint. */
 const CHECKPOINT_INTERVAL_MS = 250;
@@ -30,14 +31,17 @@ export class Durability {
     private readonly db: Database,
     private readonly path: string,
     warn: (message: string) => void,
+    /** The native module the checkpoint worker's connection loads (see checkSqliteBinding). */
+    binding?: string | undefined,
   ) {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.totalChanges = db.prepare('SELECT total_changes()').pluck();
-    this.checkpointer = new Worker(new URL('./wal-checkpoint-worker.js', import.meta.url), {
+    this.checkpointer = new Worker(outsideAsar(new URL('./wal-checkpoint-worker.js', import.meta.url)), {
       workerData: {
         path,
+        binding,
         intervalMs: CHECKPOINT_INTERVAL_MS,
         minWalBytes: CHECKPOINT_MIN_WAL_BYTES,
         restartWalBytes: CHECKPOINT_RESTART_WAL_BYTES,
