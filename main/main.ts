@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, utilityProcess } from 'electron';
@@ -39,10 +40,16 @@ const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PRELOAD = join(APP_DIR, 'preload.cjs');
 const RENDERER_DIR = join(APP_DIR, 'renderer');
 /**
- * Packaged, SQLite's native module is the Electron-ABI build shipped in resources/native/
- * (electron-builder.yml's extraResources); node_modules' own is built for Node (docs/it-guide.md).
+ * SQLite's native module for Electron's ABI (node_modules' own is built for Node; docs/it-guide.md):
+ * packaged, the one shipped in resources/native/ (electron-builder.yml's extraResources); under
+ * `npm start`, the project's native/electron/<platform>-<arch>/ copy when there is one.
  */
-const SQLITE_BINDING = app.isPackaged ? join(process.resourcesPath, 'native', 'better_sqlite3.node') : undefined;
+const PROJECT_SQLITE_BINDING = join(APP_DIR, '..', 'native', 'electron', `${process.platform}-${process.arch}`, 'better_sqlite3.node');
+const SQLITE_BINDING = app.isPackaged
+  ? join(process.resourcesPath, 'native', 'better_sqlite3.node')
+  : existsSync(PROJECT_SQLITE_BINDING)
+    ? PROJECT_SQLITE_BINDING
+    : undefined;
 
 const log = (line: string) => console.error(`gatehouse: ${line}`);
 
