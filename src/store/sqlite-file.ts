@@ -2,8 +2,8 @@ import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
-import { StoreError } from './errors.js';
 import { outsideAsar } from '../outside-asar.js';
+import { StoreError } from './errors.js';
 import { connect } from './sqlite-binding.js';
 
 /** What tells one kind of Gatehouse SQLite file from another, and how to bring it up to date. */
