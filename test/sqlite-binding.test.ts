@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEngine, StoreError } from '../dist/index.js';
 import { outsideAsar } from '../dist/outside-asar.js';
 import { forkService } from '../dist/resource/fork-service.js';
 import { parseServiceArgs, serviceArgs, type ServiceConfig } from '../dist/resource/service-config.js';
 import { superviseResourceService } from '../dist/resource/supervisor.js';
+import { Durability } from '../dist/store/durability.js';
 import { PASSWORD, tempDir } from './helpers.js';
 
 // EngineOptions.sqliteBinding must reach every SQLite connection: the engine's, its worker threads'
@@ -113,6 +115,21 @@ describe('the binding in worker threads', () => {
 
     const failed = await runWorker(CHECKPOINT_WORKER, { ...workerData, binding: MISSING_BINDING });
     expect(failed.error?.message).toContain(`SQLite's native module (${MISSING_BINDING}) could not be loaded`);
+  });
+});
+
+describe('the binding handed to the WAL checkpoint worker by Durability', () => {
+  it('reaches the worker: one it cannot load is reported, and closing still ends cleanly', async () => {
+    const path = join(tempDir(), 'wal.db');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    const warnings: string[] = [];
+    const durability = new Durability(db, path, (message) => warnings.push(message), MISSING_BINDING);
+    await expect.poll(() => warnings, { timeout: 10_000 }).toEqual([
+      expect.stringContaining(`WAL checkpoint worker failed: SQLite's native module (${MISSING_BINDING}) could not be loaded`),
+    ]);
+    await durability.close();
+    db.close();
   });
 });
 

@@ -26,6 +26,8 @@ export class Durability {
   private current: Promise<void> | undefined;
   private next: Promise<void> | undefined;
   private readonly checkpointer: Worker;
+  /** Resolves when the checkpoint worker has ended, however (asked to stop, or failed on its own). */
+  private readonly checkpointerExited: Promise<unknown>;
 
   constructor(
     private readonly db: Database,
@@ -51,6 +53,7 @@ export class Durability {
       if (message.warning) warn(`WAL checkpoint: ${message.warning}`);
     });
     this.checkpointer.on('error', (error) => warn(`WAL checkpoint worker failed: ${error.message}`));
+    this.checkpointerExited = new Promise((resolve) => this.checkpointer.once('exit', resolve));
     this.checkpointer.unref();
   }
 
@@ -91,10 +94,9 @@ export class Durability {
   async close(): Promise<void> {
     await this.next?.catch(() => undefined);
     await this.current?.catch(() => undefined);
-    const exited = new Promise((resolve) => this.checkpointer.once('exit', resolve));
     this.checkpointer.ref(); // keeps the process alive until the worker has closed its connection
     this.checkpointer.postMessage('stop');
-    await exited;
+    await this.checkpointerExited;
     await (await this.wal?.catch(() => undefined))?.close();
   }
 
