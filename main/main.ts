@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, utilityProcess } from 'electron';
@@ -38,6 +39,17 @@ const APP_ORIGIN = `${SCHEME}://app`;
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PRELOAD = join(APP_DIR, 'preload.cjs');
 const RENDERER_DIR = join(APP_DIR, 'renderer');
+/**
+ * SQLite's native module for Electron's ABI (node_modules' own is built for Node; docs/it-guide.md):
+ * packaged, the one shipped in resources/native/ (electron-builder.yml's extraResources); under
+ * `npm start`, the project's native/electron/<platform>-<arch>/ copy when there is one.
+ */
+const PROJECT_SQLITE_BINDING = join(APP_DIR, '..', 'native', 'electron', `${process.platform}-${process.arch}`, 'better_sqlite3.node');
+const SQLITE_BINDING = app.isPackaged
+  ? join(process.resourcesPath, 'native', 'better_sqlite3.node')
+  : existsSync(PROJECT_SQLITE_BINDING)
+    ? PROJECT_SQLITE_BINDING
+    : undefined;
 
 const log = (line: string) => console.error(`gatehouse: ${line}`);
 
@@ -82,7 +94,7 @@ async function start(): Promise<void> {
 
   let engine: Engine;
   try {
-    engine = await openEngine({ path: dbPath, keyProtector: protection.keyProtector });
+    engine = await openEngine({ path: dbPath, keyProtector: protection.keyProtector, sqliteBinding: SQLITE_BINDING });
   } catch (error) {
     if (error instanceof StoreError) throw new Refusal('Gatehouse cannot open its database', `${dbPath}\n\n${error.message}`);
     throw error;

@@ -32,6 +32,7 @@ import { openDatabase } from '../store/database.js';
 import { RevocationRepository } from '../store/revocations.js';
 import { SessionRepository } from '../store/sessions.js';
 import { SigningKeyRepository } from '../store/signing-keys.js';
+import { checkSqliteBinding } from '../store/sqlite-binding.js';
 import { UserRepository } from '../store/users.js';
 import { AccessTokens, TokenError } from '../tokens/access-tokens.js';
 import type { KeyProtector } from '../tokens/key-protector.js';
@@ -65,6 +66,12 @@ export interface EngineOptions {
    * the same file does, under its own policy).
    */
   signingKeyAtOpen?: boolean | undefined;
+  /**
+   * The absolute path of the better_sqlite3.node to load instead of better-sqlite3's own build: a
+   * packaged Electron app passes its Electron-ABI copy (node_modules holds Node's). Every SQLite
+   * connection uses it: the engine's, its worker threads' and the resource service's records file.
+   */
+  sqliteBinding?: string | undefined;
 }
 
 /** Token endpoint parameters, typed for in-process callers (the wire form is any RequestParams). */
@@ -101,6 +108,8 @@ export class Engine {
     readonly installationId: string,
     readonly issuer: string,
     readonly audience: string,
+    /** The native module every SQLite connection loads (EngineOptions.sqliteBinding); undefined: better-sqlite3's own. */
+    readonly sqliteBinding?: string | undefined,
   ) {
     this.usersAdmin = new UsersAdmin(ctx);
     this.clientsAdmin = new ClientsAdmin(ctx);
@@ -359,13 +368,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
     throw new TypeError('options.clock must have a now() method returning epoch milliseconds.');
   }
+  const sqliteBinding = checkSqliteBinding(options.sqliteBinding, 'options.sqliteBinding');
   const policy = resolvePolicy(options.policy);
   const pool = new HashPool(options.hashWorkers, policy.lockout.maxQueuedChecks);
-  const { db, installationId } = await openDatabase(options.path);
+  const { db, installationId } = await openDatabase(options.path, sqliteBinding);
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
   let engine: Engine | undefined;
-  const durability = options.path === ':memory:' ? undefined : new Durability(db, options.path, (m) => process.emitWarning(`gatehouse: ${m}`));
+  const durability = options.path === ':memory:' ? undefined : new Durability(db, options.path, (m) => process.emitWarning(`gatehouse: ${m}`), sqliteBinding);
   try {
     const timeMark = new TimeMarkRepository(db);
     const clock = new MonotonicClock(options.clock ?? systemClock, timeMark.read());
@@ -422,7 +432,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         });
       },
     };
-    engine = new Engine(ctx, installationId, issuer, audience);
+    engine = new Engine(ctx, installationId, issuer, audience, sqliteBinding);
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
     engine.startWatching();
     return engine;

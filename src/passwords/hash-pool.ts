@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { outsideAsar } from '../outside-asar.js';
 import type { DeriveRequest, DeriveResponse } from './hash-protocol.js';
 import type { Argon2Params } from './phc.js';
 
@@ -26,7 +27,7 @@ interface Slot {
   job: (Job & { id: number }) | undefined;
 }
 
-const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
+const WORKER_URL = outsideAsar(new URL('./hash-worker.js', import.meta.url));
 
 /** Default pool size: every core, at most 4 (each derivation holds m KiB of memory). */
 export function defaultPoolSize(): number {

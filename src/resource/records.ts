@@ -23,6 +23,8 @@ export interface RecordInput {
 export interface RecordStoreOptions {
   /** Source of createdAt/updatedAt (tests inject a fake one). */
   clock?: Clock | undefined;
+  /** SQLite's native module, when not better-sqlite3's own (see checkSqliteBinding). */
+  sqliteBinding?: string | undefined;
 }
 
 /** A `cursor` this store did not hand out (or one that was altered). */
@@ -61,7 +63,7 @@ export class RecordStore {
 
   /** Opens (creating, 0600, if needed) the records file; refuses files that are not one (StoreError). */
   static async open(path: string, options: RecordStoreOptions = {}): Promise<RecordStore> {
-    const db = await openSqliteFile(path, { applicationId: RECORDS_APPLICATION_ID, migrations: recordsMigrations });
+    const db = await openSqliteFile(path, { applicationId: RECORDS_APPLICATION_ID, migrations: recordsMigrations }, options.sqliteBinding);
     return new RecordStore(db, options.clock ?? systemClock);
   }
 

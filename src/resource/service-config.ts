@@ -1,10 +1,11 @@
 import { join, parse } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_CLOCK_LEEWAY_SECONDS } from '../engine/policy.js';
+import { outsideAsar } from '../outside-asar.js';
+import { checkSqliteBinding } from '../store/sqlite-binding.js';
 
 /** The service process's entry module (dist/resource/service-main.js), whatever starts it. */
-export const SERVICE_ENTRY = fileURLToPath(new URL('./service-main.js', import.meta.url));
+export const SERVICE_ENTRY = outsideAsar(new URL('./service-main.js', import.meta.url));
 
 /**
  * What a resource service process is started with, on its command line. None of it is secret (the
@@ -23,6 +24,8 @@ export interface ServiceConfig {
   leewaySeconds: number;
   /** Browser origins allowed to call it (exact `Origin` values); usually none. */
   allowedOrigins: readonly string[];
+  /** SQLite's native module for the records database, when not better-sqlite3's own (the engine's; see EngineOptions.sqliteBinding). */
+  sqliteBinding?: string | undefined;
 }
 
 /** The arguments that carry `config` (each as `--name=value`, so a value may start with `-`). */
@@ -34,6 +37,7 @@ export function serviceArgs(config: ServiceConfig): string[] {
     `--audience=${config.audience}`,
     `--leeway=${config.leewaySeconds}`,
     ...config.allowedOrigins.map((origin) => `--origin=${origin}`),
+    ...(config.sqliteBinding === undefined ? [] : [`--sqlite-binding=${config.sqliteBinding}`]),
   ];
 }
 
@@ -50,6 +54,7 @@ export function parseServiceArgs(args: readonly string[]): ServiceConfig {
       audience: { type: 'string' },
       leeway: { type: 'string' },
       origin: { type: 'string', multiple: true, default: [] },
+      'sqlite-binding': { type: 'string' },
     },
   });
   const port = wholeNumber(values.port, 'port', 65535);
@@ -59,7 +64,8 @@ export function parseServiceArgs(args: readonly string[]): ServiceConfig {
     if (!value) throw new TypeError(`--${name} is required.`);
     return value;
   }) as [string, string, string];
-  return { port, dataPath, issuer, audience, leewaySeconds, allowedOrigins: values.origin };
+  const sqliteBinding = checkSqliteBinding(values['sqlite-binding'], '--sqlite-binding');
+  return { port, dataPath, issuer, audience, leewaySeconds, allowedOrigins: values.origin, ...(sqliteBinding !== undefined && { sqliteBinding }) };
 }
 
 function wholeNumber(value: string | undefined, name: string, max: number): number {

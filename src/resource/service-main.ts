@@ -105,7 +105,7 @@ async function run(link: ParentLink): Promise<void> {
   }
 
   try {
-    records = await RecordStore.open(config.dataPath);
+    records = await RecordStore.open(config.dataPath, { sqliteBinding: config.sqliteBinding });
     server = await startResourceServer({ port: config.port, guard, records, allowedOrigins: config.allowedOrigins, log });
   } catch (error) {
     const { message, code } = error as NodeJS.ErrnoException;

@@ -72,6 +72,8 @@ export async function superviseResourceService(
     audience: engine.audience,
     leewaySeconds: engine.policy.clockLeewaySeconds,
     allowedOrigins: [...(options.allowedOrigins ?? [])],
+    // The service's records file needs the same native module as the engine's database.
+    ...(engine.sqliteBinding !== undefined && { sqliteBinding: engine.sqliteBinding }),
   };
   const log = options.log ?? ((line: string) => process.emitWarning(`gatehouse: ${line}`));
   const supervisor = new Supervisor(engine, config, launch, log);

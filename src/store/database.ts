@@ -23,10 +23,10 @@ export interface OpenedDatabase {
 /**
  * Opens (creating if needed) the auth database. A file that is not SQLite, is damaged, belongs to
  * another application or has a newer schema than this build knows is refused with a StoreError
- * before anything is written to it.
+ * before anything is written to it. `binding`: see checkSqliteBinding.
  */
-export async function openDatabase(path: string): Promise<OpenedDatabase> {
-  const db = await openSqliteFile(path, AUTH_SCHEMA);
+export async function openDatabase(path: string, binding?: string): Promise<OpenedDatabase> {
+  const db = await openSqliteFile(path, AUTH_SCHEMA, binding);
   try {
     const row = db.prepare("SELECT value FROM meta WHERE key = 'installation_id'").get() as { value: string } | undefined;
     if (!row) throw new StoreError('corrupt', `The database at ${path} has no installation id.`);

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import { outsideAsar } from '../outside-asar.js';
 
 /** How often the checkpoint worker looks at the WAL, and the sizes that call for a checkpoint. */
 const CHECKPOINT_INTERVAL_MS = 250;
@@ -25,19 +26,24 @@ export class Durability {
   private current: Promise<void> | undefined;
   private next: Promise<void> | undefined;
   private readonly checkpointer: Worker;
+  /** Resolves when the checkpoint worker has ended, however (asked to stop, or failed on its own). */
+  private readonly checkpointerExited: Promise<unknown>;
 
   constructor(
     private readonly db: Database,
     private readonly path: string,
     warn: (message: string) => void,
+    /** The native module the checkpoint worker's connection loads (see checkSqliteBinding). */
+    binding?: string | undefined,
   ) {
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 0');
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.totalChanges = db.prepare('SELECT total_changes()').pluck();
-    this.checkpointer = new Worker(new URL('./wal-checkpoint-worker.js', import.meta.url), {
+    this.checkpointer = new Worker(outsideAsar(new URL('./wal-checkpoint-worker.js', import.meta.url)), {
       workerData: {
         path,
+        binding,
         intervalMs: CHECKPOINT_INTERVAL_MS,
         minWalBytes: CHECKPOINT_MIN_WAL_BYTES,
         restartWalBytes: CHECKPOINT_RESTART_WAL_BYTES,
@@ -47,6 +53,7 @@ export class Durability {
       if (message.warning) warn(`WAL checkpoint: ${message.warning}`);
     });
     this.checkpointer.on('error', (error) => warn(`WAL checkpoint worker failed: ${error.message}`));
+    this.checkpointerExited = new Promise((resolve) => this.checkpointer.once('exit', resolve));
     this.checkpointer.unref();
   }
 
@@ -87,10 +94,9 @@ export class Durability {
   async close(): Promise<void> {
     await this.next?.catch(() => undefined);
     await this.current?.catch(() => undefined);
-    const exited = new Promise((resolve) => this.checkpointer.once('exit', resolve));
     this.checkpointer.ref(); // keeps the process alive until the worker has closed its connection
     this.checkpointer.postMessage('stop');
-    await exited;
+    await this.checkpointerExited;
     await (await this.wal?.catch(() => undefined))?.close();
   }
 

@@ -1,11 +1,11 @@
 // Runs PRAGMA quick_check on its own read-only connection, off the opening thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
+import { connect } from './sqlite-binding.js';
 
-const { path } = workerData as { path: string };
+const { path, binding } = workerData as { path: string; binding: string | undefined };
 let result: { problems: string[] } | { error: string; code: string | undefined };
 try {
-  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  const db = connect(path, { readonly: true, fileMustExist: true }, binding);
   try {
     const rows = db.pragma('quick_check(1)') as Array<{ quick_check: string }>;
     result = { problems: rows.map((row) => row.quick_check) };

@@ -1,8 +1,10 @@
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { outsideAsar } from '../outside-asar.js';
 import { StoreError } from './errors.js';
+import { connect } from './sqlite-binding.js';
 
 /** What tells one kind of Gatehouse SQLite file from another, and how to bring it up to date. */
 export interface SqliteSchema {
@@ -24,19 +26,21 @@ const BUSY_TIMEOUT_MS = 5000;
  * Opens (creating if needed) a Gatehouse SQLite file of the given schema. A file that is not SQLite,
  * is damaged, belongs to another application (or is another kind of Gatehouse file) or has a newer
  * schema than this build knows is refused with a StoreError before anything is written to it.
+ * Every connection, the integrity check's in its worker included, loads SQLite's native module
+ * from `binding` when one is given (see checkSqliteBinding).
  */
-export async function openSqliteFile(path: string, schema: SqliteSchema): Promise<Database> {
+export async function openSqliteFile(path: string, schema: SqliteSchema, binding?: string): Promise<Database> {
   if (path !== ':memory:') {
     try {
       prepareFile(path, schema);
     } catch (error) {
       throw asStoreError(error, path);
     }
-    await vet(path, schema);
+    await vet(path, schema, binding);
   }
   let db: Database;
   try {
-    db = new BetterSqlite3(path);
+    db = connect(path, {}, binding);
   } catch (error) {
     throw new StoreError('unavailable', `Cannot open the database at ${path}: ${messageOf(error)}`, { cause: error });
   }
@@ -111,17 +115,17 @@ function tooNew(path: string, version: number, schema: SqliteSchema): StoreError
  * that opening never reads would otherwise go unseen until the first write, so an existing database
  * is read in full, in a worker thread: a large file never stalls the thread that opened it.
  */
-async function vet(path: string, schema: SqliteSchema): Promise<void> {
+async function vet(path: string, schema: SqliteSchema, binding: string | undefined): Promise<void> {
   let fresh: boolean;
   try {
-    const readOnly = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    const readOnly = connect(path, { readonly: true, fileMustExist: true }, binding);
     try {
       fresh = checkIdentity(readOnly, path, schema);
     } finally {
       readOnly.close();
     }
     if (fresh) return;
-    const problems = await quickCheck(path);
+    const problems = await quickCheck(path, binding);
     if (problems.length !== 1 || problems[0] !== 'ok') {
       throw new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); it was left untouched.`);
     }
@@ -142,9 +146,9 @@ function checkIdentity(db: Database, path: string, schema: SqliteSchema): boolea
 }
 
 /** PRAGMA quick_check on a read-only connection in a worker thread: reads every page, writes nothing. */
-function quickCheck(path: string): Promise<string[]> {
+function quickCheck(path: string, binding: string | undefined): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./quick-check-worker.js', import.meta.url), { workerData: { path } });
+    const worker = new Worker(outsideAsar(new URL('./quick-check-worker.js', import.meta.url)), { workerData: { path, binding } });
     worker.once('message', (result: { problems: string[] } | { error: string; code: string | undefined }) => {
       if ('problems' in result) resolve(result.problems);
       else reject(Object.assign(new Error(result.error), { code: result.code }));

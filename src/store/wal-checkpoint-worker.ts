@@ -2,15 +2,16 @@
 // off there, the copy into the database file and its fsync never hold the engine's event loop.
 import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
+import { connect } from './sqlite-binding.js';
 
-const { path, intervalMs, minWalBytes, restartWalBytes } = workerData as {
+const { path, binding, intervalMs, minWalBytes, restartWalBytes } = workerData as {
   path: string;
+  binding: string | undefined;
   intervalMs: number;
   minWalBytes: number;
   restartWalBytes: number;
 };
-const db = new BetterSqlite3(path, { fileMustExist: true });
+const db = connect(path, { fileMustExist: true }, binding);
 db.pragma('busy_timeout = 1000');
 
 function walSize(): number {
