@@ -16,6 +16,7 @@ const ARGS: Record<string, unknown> = {
   'admin.listSessions': undefined,
   'admin.revokeSession': { sessionId: '00000000-0000-4000-8000-000000000000' },
   'admin.rotateSigningKey': undefined,
+  'admin.getPolicy': undefined,
 };
 
 describe('IPC handlers: administration', () => {

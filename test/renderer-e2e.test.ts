@@ -513,7 +513,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     ).toEqual({
       frozen: true,
       keys: ['admin', 'changePassword', 'checkNewPassword', 'getAccessToken', 'getAppInfo', 'getServiceUrl', 'getSession', 'onSessionChanged', 'reportActivity', 'signIn', 'signOut', 'unlock'],
-      admin: ['createUser', 'listSessions', 'listUsers', 'resetPassword', 'revokeSession', 'rotateSigningKey', 'setUserDisabled', 'unlockUser'],
+      admin: ['createUser', 'getPolicy', 'listSessions', 'listUsers', 'resetPassword', 'revokeSession', 'rotateSigningKey', 'setUserDisabled', 'unlockUser'],
     });
     await close();
   }, 60_000);
