@@ -159,8 +159,8 @@ describe('readPolicySources, then effectivePolicy', () => {
     const paths = files({ 'settings.json': { idleLockSeconds: 60 }, 'policy.json': { idleLockSeconds: 300 } });
     const sources = await readPolicySources({ platform: 'win32', policyFilePath: paths['policy.json']!, userSettingsPath: paths['settings.json']!, registry: { run: registry({}) } });
     expect(sources.notes.slice(1)).toEqual([
-      'HKCU\\Software\\Policies\\Gatehouse: ERROR: The system was unable to find the specified registry key or value.',
-      'HKLM\\Software\\Policies\\Gatehouse: ERROR: The system was unable to find the specified registry key or value.',
+      'HKCU\\Software\\Policies\\Gatehouse: no policy there (reg.exe: ERROR: The system was unable to find the specified registry key or value.)',
+      'HKLM\\Software\\Policies\\Gatehouse: no policy there (reg.exe: ERROR: The system was unable to find the specified registry key or value.)',
     ]);
     expect(valueOf(effectivePolicy(sources.layers)).idleLockSeconds).toEqual([300, 'machine-file']);
   });

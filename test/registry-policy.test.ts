@@ -114,7 +114,7 @@ describe('readRegistryPolicy', () => {
     expect(result).toEqual({
       settings: {},
       source: undefined,
-      warnings: ['HKLM\\Software\\Policies\\Gatehouse: ERROR: The system was unable to find the specified registry key or value.'],
+      warnings: ['HKLM\\Software\\Policies\\Gatehouse: no policy there (reg.exe: ERROR: The system was unable to find the specified registry key or value.)'],
     });
   });
 
@@ -130,6 +130,11 @@ describe('readRegistryPolicy', () => {
       'IdleLockSeconds: Too big: expected number to be <=86400',
       'DataDirectory: must be an absolute path',
     ]);
+  });
+
+  it('refuses output listing another key than the one asked for (the machine sample, read for HKCU)', async () => {
+    const error = await refusal(readRegistryPolicy('HKCU', { run: recorded({ stdout: sample('machine-policy.txt') }), env: ENV }));
+    expect(error.problems).toEqual(['reg.exe listed HKEY_LOCAL_MACHINE\\Software\\Policies\\Gatehouse instead of HKEY_CURRENT_USER\\Software\\Policies\\Gatehouse']);
   });
 
   it('refuses a folder naming an undefined environment variable rather than using it unexpanded', async () => {

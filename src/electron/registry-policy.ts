@@ -14,6 +14,8 @@ import { parseRegQuery, RegQueryParseError, type RegValue } from './reg-query.js
 
 export const POLICY_KEY_PATH = 'Software\\Policies\\Gatehouse';
 export type PolicyHive = 'HKLM' | 'HKCU';
+/** How reg.exe prints each hive at the start of a key's path. */
+const ROOT_NAMES: Record<PolicyHive, string> = { HKLM: 'HKEY_LOCAL_MACHINE', HKCU: 'HKEY_CURRENT_USER' };
 
 /** How a setting is written: the ADMX element that writes it decides the registry type. */
 export type RegistryKind = 'text' | 'multiText' | 'expandableText' | 'boolean' | 'seconds';
@@ -83,7 +85,7 @@ export async function readRegistryPolicy(hive: PolicyHive, options: RegistryPoli
   // reg.exe answers 1 with nothing on stdout when the key is missing: no policy. Its message is in
   // the system's language, so it is not matched; it is kept for the log (access denied looks alike).
   if (result.exitCode === 1 && result.stdout.trim() === '') {
-    return { settings: {}, source: undefined, warnings: [`${key}: ${result.stderr.trim() || 'not found'}`] };
+    return { settings: {}, source: undefined, warnings: [`${key}: no policy there (reg.exe: ${result.stderr.trim() || 'not found'})`] };
   }
   if (result.exitCode !== 0) throw new RegistryPolicyError(key, [`reg.exe failed (exit code ${result.exitCode}): ${result.stderr.trim()}`]);
   let parsed;
@@ -93,17 +95,19 @@ export async function readRegistryPolicy(hive: PolicyHive, options: RegistryPoli
     if (!(error instanceof RegQueryParseError)) throw error;
     throw new RegistryPolicyError(key, [error.message]);
   }
-  const { settings, problems, warnings } = settingsFromKeys(key, parsed.keys, env);
+  const { settings, problems, warnings } = settingsFromKeys(key, `${ROOT_NAMES[hive]}\\${POLICY_KEY_PATH}`, parsed.keys, env);
   if (problems.length > 0) throw new RegistryPolicyError(key, problems);
   return { settings, source: key, warnings: [...parsed.warnings, ...warnings] };
 }
 
 /** Maps the values of the policy key to AppPolicy fields and checks them with the app policy's schema. */
-function settingsFromKeys(key: string, keys: Array<{ path: string; values: RegValue[] }>, env: NodeJS.ProcessEnv) {
+function settingsFromKeys(key: string, printedKey: string, keys: Array<{ path: string; values: RegValue[] }>, env: NodeJS.ProcessEnv) {
   const problems: string[] = [];
   const warnings: string[] = [];
   const input: Record<string, unknown> = {};
   const [own, ...subkeys] = keys;
+  // Registry paths ignore case; reg.exe lists the key asked for first.
+  if (own && own.path.toLowerCase() !== printedKey.toLowerCase()) return { settings: {}, problems: [`reg.exe listed ${own.path} instead of ${printedKey}`], warnings };
   // Nothing of Gatehouse's is in a subkey: one there is a mistake, refused like an unknown value.
   for (const subkey of subkeys) problems.push(`${subkey.path}: unknown key (Gatehouse reads values of ${key} only)`);
   for (const value of own?.values ?? []) {
