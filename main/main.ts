@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, utilityProcess } from 'electron';
 import { openEngine, StoreError, type Engine, type KeyProtector } from 'gatehouse';
 import {
+  AppPolicyError,
   bootstrapAdmin,
   createAppHandlers,
   createAppProtocolHandler,
-  AppPolicyError,
   dataPathFor,
   denyPermissions,
   effectivePolicy,

@@ -6,8 +6,8 @@ import { refuseWeakPassword, type NewPasswordCheck } from './password-advice.js'
 type AdminCallName = Extract<IpcCallName, `admin.${string}`>;
 
 /**
- * The admin page's calls, over the engine's administration API (and the app policy in force). Each first asks `requireAdmin`,
- * which refuses unless the session is signed in with the `admin` scope.
+ * The admin page's calls, over the engine's administration API, and the app policy in force. Each
+ * first asks `requireAdmin`, which refuses unless the session is signed in with the `admin` scope.
  */
 export function adminCalls(
   engine: Engine,

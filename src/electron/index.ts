@@ -2,8 +2,7 @@
  * `gatehouse/electron`: what an Electron main process needs around the engine — the IPC handlers
  * (session kept in main, validated calls) and their adapter, the window's security defaults,
  * safeStorage, the resource service as a utility process, the policy in force (machine policy file,
- * Windows registry, user settings), first-run
- * setup, the app origin's protocol handler and the preload's API. None of it imports electron: the real objects are passed in (their types fit). See
+ * Windows registry, user settings), first-run setup, the app origin's protocol handler and the preload's API. None of it imports electron: the real objects are passed in (their types fit). See
  * docs/api.md, "gatehouse/electron".
  */
 export { createAppHandlers, type AppHandlers, type AppHandlersOptions, type SecretStore } from './app-handlers.js';
