@@ -4,26 +4,31 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, utilityProcess } from 'electron';
 import { openEngine, StoreError, type Engine, type KeyProtector } from 'gatehouse';
 import {
+  AppPolicyError,
   bootstrapAdmin,
   createAppHandlers,
   createAppProtocolHandler,
   dataPathFor,
   denyPermissions,
+  effectivePolicy,
   ensureFirstPartyClient,
   FIRST_PARTY_CLIENT_ID,
   FirstRunError,
   forwardSessionChanges,
   lockDownWebContents,
   PolicyFileError,
-  readPolicyFile,
+  readPolicySources,
   registerIpcHandlers,
+  RegistryPolicyError,
   safeStorageKeyProtector,
   safeStorageProblem,
   safeStorageSecretStore,
   secureWebPreferences,
   superviseResourceService,
+  USER_SETTINGS_FILE,
   utilityProcessLauncher,
   type AppPolicy,
+  type EffectivePolicy,
   type SecretFile,
 } from 'gatehouse/electron';
 
@@ -88,7 +93,8 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   await app.whenReady();
-  const policy = await readMachinePolicy();
+  const inForce = await readPolicyInForce();
+  const policy = inForce.policy;
   const dbPath = join(policy.dataDirectory ?? app.getPath('userData'), 'gatehouse.db');
   const protection = await safeStorageProtection(policy);
 
@@ -112,7 +118,7 @@ async function start(): Promise<void> {
     // The renderer reaches the records API through its own origin (see the protocol handler below).
     serviceUrl: APP_ORIGIN,
     // Without a secret store (safeStorage refused) the handlers offer no "stay signed in".
-    appPolicy: policy,
+    effectivePolicy: inForce,
     clientId: FIRST_PARTY_CLIENT_ID,
     ...(protection.secretStore && { secretStore: protection.secretStore }),
     log,
@@ -146,15 +152,21 @@ class Refusal extends Error {
   }
 }
 
-/** The machine policy; an invalid one is a Refusal listing every problem. */
-async function readMachinePolicy(): Promise<Readonly<AppPolicy>> {
+/**
+ * The app policy in force and where each setting came from (the person's settings, the machine
+ * policy file, Group Policy in the registry on Windows); IT's policy that cannot be used is a
+ * Refusal listing every problem. Provisioning, kept in the database, is not among the sources yet.
+ */
+async function readPolicyInForce(): Promise<EffectivePolicy> {
   try {
-    const { policy, source } = await readPolicyFile();
-    if (source) log(`machine policy read from ${source}`);
-    return policy;
+    const sources = await readPolicySources({ userSettingsPath: join(app.getPath('userData'), USER_SETTINGS_FILE) });
+    sources.notes.forEach(log);
+    return effectivePolicy(sources.layers);
   } catch (error) {
-    if (!(error instanceof PolicyFileError)) throw error;
-    throw new Refusal('The machine policy is not valid', `${error.path}\n\n${error.problems.join('\n')}\n\nAsk your IT department to correct it.`);
+    const where = error instanceof PolicyFileError ? error.path : error instanceof RegistryPolicyError ? error.key : error instanceof AppPolicyError ? 'The policy in force' : undefined;
+    if (where === undefined) throw error;
+    const { problems } = error as { problems: readonly string[] };
+    throw new Refusal('The machine policy is not valid', `${where}\n\n${problems.join('\n')}\n\nAsk your IT department to correct it.`);
   }
 }
 

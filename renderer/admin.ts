@@ -1,6 +1,7 @@
 import type { AdminUserView, IpcResult, SessionInfo } from '../src/contracts.js';
 import { errorText, gatehouse } from './api.js';
 import { checkbox, field, h, screenHeading, statusLines } from './dom.js';
+import { policySection } from './policy-view.js';
 import type { Screen } from './screen.js';
 import { strings } from './strings.js';
 
@@ -8,7 +9,7 @@ const t = strings.admin;
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
 const DEFAULT_SCOPES = 'records:read records:write';
 
-/** Users (add, disable/enable, unlock, reset password), sessions (end one), the signing key. */
+/** Users (add, disable/enable, unlock, reset password), sessions (end one), the signing key, the policy in force. */
 export function adminScreen(): Screen {
   const heading = screenHeading(t.heading);
   const lines = statusLines();
@@ -160,6 +161,7 @@ export function adminScreen(): Screen {
     h('h2', {}, t.keysHeading),
     h('p', { class: 'hint' }, t.keysHint),
     h('div', { class: 'actions' }, rotate),
+    policySection(lines.fail),
   );
   void refreshAfter('');
   return { element, focus: heading };

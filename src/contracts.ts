@@ -340,6 +340,21 @@ export interface AdminUserView extends UserInfo {
 }
 
 /**
+ * Where a setting of the app policy in force came from, lowest to highest precedence: the built-in
+ * default, the person's own settings file, provisioning, user Group Policy (HKCU), the machine policy
+ * file, machine Group Policy (HKLM).
+ */
+export type PolicySource = 'default' | 'user' | 'provisioning' | 'user-registry' | 'machine-file' | 'machine-registry';
+
+/** One app policy setting in force (the admin page's "Policy in force"). */
+export interface PolicyEntry {
+  /** The AppPolicy field, e.g. `idleLockSeconds`. */
+  name: string;
+  value: string | number | boolean | null;
+  source: PolicySource;
+}
+
+/**
  * Every IPC call: its argument and the fields of its successful result. The channel of call `K` is
  * `gatehouse:K`; session changes are pushed on `gatehouse:session-changed` with a SessionView.
  */
@@ -382,6 +397,8 @@ export interface IpcCalls {
   'admin.listSessions': { args: { username?: string } | undefined; result: { sessions: SessionInfo[] } };
   'admin.revokeSession': { args: { sessionId: string }; result: Record<never, never> };
   'admin.rotateSigningKey': { args: undefined; result: { keys: PublishedKey[] } };
+  /** The app policy in force, every setting with where it came from. */
+  'admin.getPolicy': { args: undefined; result: { policy: PolicyEntry[] } };
 }
 
 export type IpcCallName = keyof IpcCalls;

@@ -18,7 +18,7 @@ async function refusal(path: string): Promise<PolicyFileError> {
 describe('readPolicyFile', () => {
   it('a missing file means the defaults', async () => {
     const result = await readPolicyFile(join(tempDir(), 'policy.json'));
-    expect(result).toEqual({ policy: DEFAULT_APP_POLICY, source: undefined });
+    expect(result).toEqual({ policy: DEFAULT_APP_POLICY, settings: {}, source: undefined });
   });
 
   it("merges a valid file's settings over the defaults and names the file", async () => {
@@ -27,6 +27,8 @@ describe('readPolicyFile', () => {
     const result = await readPolicyFile(path);
     expect(result.source).toBe(path);
     expect(result.policy).toEqual({ ...DEFAULT_APP_POLICY, appName: 'Acme Records', idleLockSeconds: 300, staySignedInAllowed: true, dataDirectory: '/srv/gatehouse' });
+    // Only what the file sets, for the policy in force and its sources.
+    expect(result.settings).toEqual({ appName: 'Acme Records', idleLockSeconds: 300, staySignedInAllowed: true, dataDirectory: '/srv/gatehouse' });
     expect(Object.isFrozen(result.policy)).toBe(true);
   });
 

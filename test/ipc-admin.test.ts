@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openEngine, type AdminUserView, type PublishedKey, type SessionInfo } from '../dist/index.js';
-import { IPC_CALL_NAMES, resolveAppPolicy } from '../dist/electron/index.js';
-import { accessToken, ADMIN_PASSWORD, failure, harness, ok, PASSWORD, signIn } from './ipc-helpers.js';
+import { createAppHandlers, effectivePolicy, IPC_CALL_NAMES, resolveAppPolicy } from '../dist/electron/index.js';
+import { accessToken, ADMIN_PASSWORD, failure, harness, ok, ORIGIN, PASSWORD, SERVICE_URL, signIn } from './ipc-helpers.js';
 
 const NEW_PASSWORD = 'amber falcon drifting north 93';
 const ADMIN_CALLS = IPC_CALL_NAMES.filter((name) => name.startsWith('admin.'));
@@ -16,6 +16,7 @@ const ARGS: Record<string, unknown> = {
   'admin.listSessions': undefined,
   'admin.revokeSession': { sessionId: '00000000-0000-4000-8000-000000000000' },
   'admin.rotateSigningKey': undefined,
+  'admin.getPolicy': undefined,
 };
 
 describe('IPC handlers: administration', () => {
@@ -118,5 +119,49 @@ describe('IPC handlers: administration', () => {
     ok(await h.call('admin.setUserDisabled', { username: 'root', disabled: true }));
     expect(h.pushed.at(-1)).toEqual({ state: 'signed_out' });
     expect(failure(await h.call('admin.listUsers')).code).toBe('forbidden');
+  });
+
+  it('answers the policy in force with each setting\'s source, to an admin only; the handlers run on that policy', async () => {
+    const inForce = effectivePolicy({
+      user: { idleLockSeconds: 120 },
+      provisioning: { helpdeskText: 'Call 4242.' },
+      machineFile: { appName: 'Acme Records' },
+      machineRegistry: { staySignedInAllowed: true },
+    });
+    const h = await harness({ effectivePolicy: inForce });
+    await signIn(h);
+    expect(failure(await h.call('admin.getPolicy')).code).toBe('forbidden');
+    await signIn(h, 'root', ADMIN_PASSWORD);
+    expect(ok(await h.call('admin.getPolicy')).policy).toEqual([
+      { name: 'appName', value: 'Acme Records', source: 'machine-file' },
+      { name: 'helpdeskText', value: 'Call 4242.', source: 'provisioning' },
+      { name: 'idleLockSeconds', value: 120, source: 'user' },
+      { name: 'staySignedInAllowed', value: true, source: 'machine-registry' },
+      { name: 'persistentSigningKeys', value: false, source: 'default' },
+      { name: 'dataDirectory', value: null, source: 'default' },
+    ]);
+    expect(failure(await h.call('admin.getPolicy', {})).code).toBe('invalid_argument');
+    expect(ok(await h.call('getAppInfo')).app).toMatchObject({ appName: 'Acme Records', helpdeskText: 'Call 4242.', idleLockSeconds: 120 });
+    // The session locks after the policy's idle time.
+    h.clock.advance(121);
+    expect(ok(await h.call('getSession')).session).toMatchObject({ state: 'locked' });
+  });
+
+  it('without an effective policy, answers the given app policy as all `default`', async () => {
+    const h = await harness({ appPolicy: resolveAppPolicy({ appName: 'Plain' }) });
+    await signIn(h, 'root', ADMIN_PASSWORD);
+    const policy = ok(await h.call('admin.getPolicy')).policy as Array<{ name: string; value: unknown; source: string }>;
+    expect(policy.find((entry) => entry.name === 'appName')).toEqual({ name: 'appName', value: 'Plain', source: 'default' });
+    expect(policy.map((entry) => entry.source)).toEqual(Array(6).fill('default'));
+  });
+
+  it('refuses an effective policy that is not one, or given with an app policy', async () => {
+    const { engine } = await harness();
+    const base = { engine, allowedOrigin: ORIGIN, serviceUrl: SERVICE_URL };
+    const inForce = effectivePolicy({ machineFile: { appName: 'Acme' } });
+    expect(() => createAppHandlers({ ...base, effectivePolicy: inForce, appPolicy: inForce.policy })).toThrow(/not both/);
+    const tampered = { policy: inForce.policy, entries: inForce.entries.map((entry) => (entry.name === 'appName' ? { ...entry, value: 'Other' } : entry)) };
+    expect(() => createAppHandlers({ ...base, effectivePolicy: tampered })).toThrow(/must come from effectivePolicy/);
+    expect(() => createAppHandlers({ ...base, effectivePolicy: { policy: inForce.policy, entries: inForce.entries.slice(1) } })).toThrow(/must come from effectivePolicy/);
   });
 });

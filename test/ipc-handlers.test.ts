@@ -82,6 +82,7 @@ const SPEC: { [K in IpcCallName]: { valid: unknown; optional?: boolean; strings?
   'admin.listSessions': { valid: { username: 'alice' }, optional: true, strings: ['username'] },
   'admin.revokeSession': { valid: { sessionId: '00000000-0000-4000-8000-000000000000' }, strings: ['sessionId'], required: ['sessionId'] },
   'admin.rotateSigningKey': { valid: undefined },
+  'admin.getPolicy': { valid: undefined },
 };
 
 /** `{"__proto__": …}` as JSON.parse (and structured clone) deliver it: an own key, not a prototype. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type CallerContext, type Engine, type GatehouseApi, type SessionView } from '../dist/index.js';
-import { createAppHandlers, createAppProtocolHandler, resolveAppPolicy, type AppHandlers, type SecretStore } from '../dist/electron/index.js';
+import { createAppHandlers, createAppProtocolHandler, effectivePolicy, type AppHandlers, type SecretStore } from '../dist/electron/index.js';
 import { ensureFirstPartyClient, FIRST_PARTY_CLIENT_ID } from '../dist/engine/first-run.js';
 import { startResourceService, type ResourceService } from '../dist/resource/supervisor.js';
 import { FakeClock, PASSWORD, tempDir } from './helpers.js';
@@ -67,7 +67,13 @@ beforeAll(async () => {
     allowedOrigin: APP_ORIGIN,
     // As in the app: the page's data requests go to its own origin, which forwards /api/*.
     serviceUrl: APP_ORIGIN,
-    appPolicy: resolveAppPolicy({ appName: 'Gatehouse', helpdeskText: HELPDESK, idleLockSeconds: IDLE_LOCK_SECONDS, staySignedInAllowed: true }),
+    // From several sources, as the app builds it, so the admin page shows where each setting came from.
+    effectivePolicy: effectivePolicy({
+      user: { idleLockSeconds: 60 },
+      provisioning: { idleLockSeconds: IDLE_LOCK_SECONDS, helpdeskText: 'Provisioned help' },
+      machineFile: { appName: 'Gatehouse' },
+      machineRegistry: { helpdeskText: HELPDESK, staySignedInAllowed: true },
+    }),
     clientId: FIRST_PARTY_CLIENT_ID,
     secretStore: new MemorySecretStore(),
     clock,
@@ -351,6 +357,21 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     const users = page.getByRole('table', { name: 'Users' });
     await ui.visible(users.getByRole('rowheader', { name: 'alice' }));
     await ui.visible(page.getByRole('table', { name: 'Sessions' }).getByRole('rowheader', { name: 'root' }).first());
+    // The policy in force: every setting, its value and who set it.
+    const policy = page.getByRole('table', { name: 'Policy in force' });
+    const policyRow = (setting: string) => policy.getByRole('row').filter({ has: page.getByRole('rowheader', { name: setting, exact: true }) });
+    await ui.visible(policyRow('App name'));
+    for (const [setting, value, source] of [
+      ['App name', 'Gatehouse', 'Machine policy file'],
+      ['Helpdesk text', HELPDESK, 'Group Policy (computer)'],
+      ['Idle lock', `${IDLE_LOCK_SECONDS} s`, 'Provisioning'],
+      ['Stay signed in allowed', 'Yes', 'Group Policy (computer)'],
+      ['Signing keys kept across restarts', 'No', 'Default'],
+      ['Shared data folder', 'None', 'Default'],
+    ]) {
+      expect(await policyRow(setting!).getByRole('cell').allTextContents(), setting).toEqual([value, source]);
+    }
+    await policy.screenshot({ path: join(SCREENSHOTS, '11-admin-policy-in-force.png') });
 
     const create = page.getByRole('form', { name: 'Add a user' });
     await create.getByLabel('Username').fill('carol');
@@ -513,7 +534,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     ).toEqual({
       frozen: true,
       keys: ['admin', 'changePassword', 'checkNewPassword', 'getAccessToken', 'getAppInfo', 'getServiceUrl', 'getSession', 'onSessionChanged', 'reportActivity', 'signIn', 'signOut', 'unlock'],
-      admin: ['createUser', 'listSessions', 'listUsers', 'resetPassword', 'revokeSession', 'rotateSigningKey', 'setUserDisabled', 'unlockUser'],
+      admin: ['createUser', 'getPolicy', 'listSessions', 'listUsers', 'resetPassword', 'revokeSession', 'rotateSigningKey', 'setUserDisabled', 'unlockUser'],
     });
     await close();
   }, 60_000);

@@ -1,4 +1,4 @@
-import type { AdminUserView, IpcCallName, UserInfo } from '../contracts.js';
+import type { AdminUserView, IpcCallName, PolicyEntry, UserInfo } from '../contracts.js';
 import type { Engine } from '../engine/engine.js';
 import type { CallRunners } from './ipc-schemas.js';
 import { refuseWeakPassword, type NewPasswordCheck } from './password-advice.js';
@@ -6,13 +6,14 @@ import { refuseWeakPassword, type NewPasswordCheck } from './password-advice.js'
 type AdminCallName = Extract<IpcCallName, `admin.${string}`>;
 
 /**
- * The admin page's calls, over the engine's administration API. Each first asks `requireAdmin`,
- * which refuses unless the session is signed in with the `admin` scope.
+ * The admin page's calls, over the engine's administration API, and the app policy in force. Each
+ * first asks `requireAdmin`, which refuses unless the session is signed in with the `admin` scope.
  */
 export function adminCalls(
   engine: Engine,
   requireAdmin: () => Promise<void>,
   newPasswordViolations: NewPasswordCheck,
+  policyInForce: readonly Readonly<PolicyEntry>[],
 ): Pick<CallRunners, AdminCallName> {
   const userView = (user: UserInfo): AdminUserView => ({ ...user, signIn: engine.users.signInState(user.username) });
   const refuseWeak = (password: string, username: string) => refuseWeakPassword(newPasswordViolations, password, username);
@@ -45,5 +46,6 @@ export function adminCalls(
       await engine.rotateSigningKey();
       return { keys: engine.publishedKeys() };
     }),
+    'admin.getPolicy': admin(() => ({ policy: policyInForce.map((entry) => ({ ...entry })) })),
   };
 }

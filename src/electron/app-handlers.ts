@@ -1,8 +1,9 @@
 import { systemClock, type Clock } from '../clock.js';
-import type { CallerContext, IpcCallName, IpcCalls, IpcResult, SessionView } from '../contracts.js';
+import type { CallerContext, IpcCallName, IpcCalls, IpcResult, PolicyEntry, SessionView } from '../contracts.js';
 import type { Engine } from '../engine/engine.js';
 import { adminCalls } from './admin-calls.js';
 import { DEFAULT_APP_POLICY, resolveAppPolicy, type AppPolicy } from './app-policy.js';
+import { policyEntries, type EffectivePolicy } from './effective-policy.js';
 import { guardedCall, ipcFailure } from './guarded-call.js';
 import { IPC_CALL_NAMES } from './ipc-calls.js';
 import { callSchemas, type CallRunners } from './ipc-schemas.js';
@@ -19,8 +20,10 @@ export interface AppHandlersOptions {
   allowedOrigin: string;
   /** What getServiceUrl answers: the base URL the renderer puts `/api/...` after. */
   serviceUrl: string | (() => string);
-  /** Default DEFAULT_APP_POLICY. */
+  /** Default DEFAULT_APP_POLICY, or effectivePolicy's (give one or the other). */
   appPolicy?: Readonly<AppPolicy>;
+  /** The policy in force with each setting's source (effectivePolicy()), for admin.getPolicy. Default: appPolicy, every source `default`. */
+  effectivePolicy?: EffectivePolicy;
   /** Default 'gatehouse-app' (a public client with the password and refresh_token grants). */
   clientId?: string;
   /** Where a "stay signed in" refresh token is kept (safeStorage in the app). */
@@ -47,7 +50,8 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
   checkOptions(options);
   const { engine, allowedOrigin, serviceUrl } = options;
   // Validated again (a resolved policy passes unchanged): a hand-made one must not slip through.
-  const appPolicy = resolveAppPolicy(options.appPolicy ?? DEFAULT_APP_POLICY);
+  const appPolicy = resolveAppPolicy(options.effectivePolicy?.policy ?? options.appPolicy ?? DEFAULT_APP_POLICY);
+  const policyInForce = options.effectivePolicy?.entries ?? policyEntries(appPolicy);
   const clock = options.clock ?? systemClock;
   const log = options.log ?? ((line: string) => process.emitWarning(line));
   const kept = new KeptRefreshToken(options.secretStore, log);
@@ -88,7 +92,7 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
       keeper.reportActivity();
       return {};
     },
-    ...adminCalls(engine, () => keeper.requireScope('admin'), newPasswordViolations),
+    ...adminCalls(engine, () => keeper.requireScope('admin'), newPasswordViolations, policyInForce),
   };
   const guard = { allowedOrigin, log };
   const run = <K extends IpcCallName>(name: K, caller: CallerContext, args: unknown) =>
@@ -145,6 +149,20 @@ function checkOptions(options: AppHandlersOptions): void {
   if (store !== undefined && !(['load', 'save', 'clear'] as const).every((method) => typeof store?.[method] === 'function')) {
     throw new TypeError('options.secretStore must have load(), save(value) and clear() methods.');
   }
+  if (options.effectivePolicy !== undefined) checkEffectivePolicy(options.effectivePolicy, options.appPolicy);
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') throw new TypeError('options.clock must have a now() method.');
   if (options.log !== undefined && typeof options.log !== 'function') throw new TypeError('options.log must be a function.');
+}
+
+/** An effective policy as effectivePolicy() builds it: one entry per field, in order, holding the policy's value. */
+function checkEffectivePolicy(effective: EffectivePolicy, appPolicy: unknown): void {
+  if (appPolicy !== undefined) throw new TypeError('Give options.appPolicy or options.effectivePolicy, not both.');
+  const policy = (effective?.policy ?? {}) as Record<string, unknown>;
+  const entries: unknown = effective?.entries;
+  const fields = Object.keys(DEFAULT_APP_POLICY);
+  const consistent =
+    Array.isArray(entries) &&
+    entries.length === fields.length &&
+    entries.every((entry: Partial<PolicyEntry> | null, index) => entry?.name === fields[index] && Object.is(entry?.value, policy[fields[index]!]));
+  if (!consistent) throw new TypeError('options.effectivePolicy must come from effectivePolicy(): one entry per field, matching its policy.');
 }

@@ -1,8 +1,8 @@
 /**
  * `gatehouse/electron`: what an Electron main process needs around the engine — the IPC handlers
  * (session kept in main, validated calls) and their adapter, the window's security defaults,
- * safeStorage, the resource service as a utility process, the machine policy file, first-run
- * setup, the app origin's protocol handler and the preload's API. None of it imports electron: the real objects are passed in (their types fit). See
+ * safeStorage, the resource service as a utility process, the policy in force (machine policy file,
+ * Windows registry, user settings), first-run setup, the app origin's protocol handler and the preload's API. None of it imports electron: the real objects are passed in (their types fit). See
  * docs/api.md, "gatehouse/electron".
  */
 export { createAppHandlers, type AppHandlers, type AppHandlersOptions, type SecretStore } from './app-handlers.js';
@@ -44,6 +44,24 @@ export {
 } from './safe-storage.js';
 export { utilityProcessLauncher, type UtilityChild, type UtilityProcessModule } from './utility-process.js';
 export { readPolicyFile, defaultPolicyFilePath, PolicyFileError, type PolicyFileResult } from './policy-file.js';
+export { checkPolicySettings, type PolicySettings } from './policy-settings.js';
+export { parseRegQuery, RegQueryParseError, type RegKey, type RegValue, type RegQueryOutput } from './reg-query.js';
+export {
+  readRegistryPolicy,
+  runRegExe,
+  RegistryPolicyError,
+  REGISTRY_VALUES,
+  POLICY_KEY_PATH,
+  type PolicyHive,
+  type RegistryKind,
+  type RegQueryRun,
+  type RegQueryRunner,
+  type RegistryPolicyOptions,
+  type RegistryPolicyResult,
+} from './registry-policy.js';
+export { readUserSettings, USER_SETTINGS_FILE, type UserSettingsResult } from './user-settings.js';
+export { effectivePolicy, policyEntries, type EffectivePolicy, type PolicyLayers } from './effective-policy.js';
+export { readPolicySources, type PolicySources, type PolicySourcesOptions } from './policy-sources.js';
 export { superviseResourceService, type ResourceService, type ResourceServiceOptions } from '../resource/supervisor.js';
 export { ResourceServiceError, type ServiceProcess } from '../resource/service-instance.js';
 export { SERVICE_ENTRY, dataPathFor, type ServiceConfig } from '../resource/service-config.js';

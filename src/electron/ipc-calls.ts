@@ -24,6 +24,7 @@ export const IPC_CALL_NAMES = [
   'admin.listSessions',
   'admin.revokeSession',
   'admin.rotateSigningKey',
+  'admin.getPolicy',
 ] as const satisfies readonly IpcCallName[];
 
 // Fails to compile when a call of the contract is missing from the list above.

@@ -53,6 +53,7 @@ export function callSchemas(rules: Readonly<PasswordRules>): CallSchemas {
     'admin.listSessions': z.strictObject({ username: username.exactOptional() }).optional(),
     'admin.revokeSession': z.strictObject({ sessionId: z.string().min(1).max(MAX_SESSION_ID) }),
     'admin.rotateSigningKey': noArgument,
+    'admin.getPolicy': noArgument,
   };
 }
 

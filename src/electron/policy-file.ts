@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, posix, win32 } from 'node:path';
-import { AppPolicyError, resolveAppPolicy, type AppPolicy } from './app-policy.js';
+import { posix, win32 } from 'node:path';
+import { resolveAppPolicy, type AppPolicy } from './app-policy.js';
+import { checkPolicySettings, type PolicySettings } from './policy-settings.js';
 
 /**
  * The machine policy file IT may place on a computer (one JSON object, the AppPolicy fields). It is
@@ -33,7 +34,10 @@ export class PolicyFileError extends Error {
 }
 
 export interface PolicyFileResult {
+  /** The file's settings over the defaults. */
   policy: Readonly<AppPolicy>;
+  /** Only what the file sets (for the policy in force: see effective-policy.ts). */
+  settings: Readonly<PolicySettings>;
   /** The file the policy came from; undefined when there was none (the defaults). */
   source: string | undefined;
 }
@@ -45,7 +49,7 @@ export async function readPolicyFile(path: string = defaultPolicyFilePath()): Pr
     bytes = await readFile(path);
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
-    if (code === 'ENOENT') return { policy: resolveAppPolicy(), source: undefined };
+    if (code === 'ENOENT') return { policy: resolveAppPolicy(), settings: {}, source: undefined };
     throw new PolicyFileError(path, [`the file cannot be read (${code ?? message})`]);
   }
   if (bytes.length > MAX_POLICY_BYTES) throw new PolicyFileError(path, [`the file is larger than ${MAX_POLICY_BYTES / 1024} KiB`]);
@@ -56,17 +60,7 @@ export async function readPolicyFile(path: string = defaultPolicyFilePath()): Pr
   } catch (error) {
     throw new PolicyFileError(path, [`the file is not UTF-8 JSON (${(error as Error).message})`]);
   }
-  const problems: string[] = [];
-  let policy: Readonly<AppPolicy> | undefined;
-  try {
-    policy = resolveAppPolicy(parsed);
-  } catch (error) {
-    if (!(error instanceof AppPolicyError)) throw error;
-    problems.push(...error.problems);
-  }
-  // A relative folder would depend on where the app happened to be started from.
-  const { dataDirectory } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { dataDirectory?: unknown };
-  if (typeof dataDirectory === 'string' && dataDirectory !== '' && !isAbsolute(dataDirectory)) problems.push('dataDirectory: must be an absolute path');
-  if (!policy || problems.length > 0) throw new PolicyFileError(path, problems);
-  return { policy, source: path };
+  const { settings, problems } = checkPolicySettings(parsed);
+  if (problems.length > 0) throw new PolicyFileError(path, problems);
+  return { policy: resolveAppPolicy(settings), settings, source: path };
 }
