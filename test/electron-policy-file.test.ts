@@ -91,10 +91,10 @@ describe('readPolicyFile', () => {
 });
 
 describe('defaultPolicyFilePath', () => {
-  it('names the documented machine-wide location of each platform', () => {
-    expect(defaultPolicyFilePath('win32', { ProgramData: 'D:\\ProgramData' })).toBe('D:\\ProgramData\\Gatehouse\\policy.json');
-    expect(defaultPolicyFilePath('win32', {})).toBe('C:\\ProgramData\\Gatehouse\\policy.json');
-    expect(defaultPolicyFilePath('darwin', {})).toBe('/Library/Application Support/Gatehouse/policy.json');
-    expect(defaultPolicyFilePath('linux', {})).toBe('/etc/gatehouse/policy.json');
+  it('names the documented administrator-only location of each platform, and none on Windows (registry only)', async () => {
+    expect(defaultPolicyFilePath('win32')).toBeNull();
+    expect(defaultPolicyFilePath('darwin')).toBe('/Library/Application Support/Gatehouse/policy.json');
+    expect(defaultPolicyFilePath('linux')).toBe('/etc/gatehouse/policy.json');
+    expect(await readPolicyFile(null)).toEqual({ policy: DEFAULT_APP_POLICY, settings: {}, source: undefined });
   });
 });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { posix, win32 } from 'node:path';
+import { posix } from 'node:path';
 import { resolveAppPolicy, type AppPolicy } from './app-policy.js';
 import { checkPolicySettings, type PolicySettings } from './policy-settings.js';
 
@@ -13,11 +13,14 @@ import { checkPolicySettings, type PolicySettings } from './policy-settings.js';
 const MAX_POLICY_BYTES = 64 * 1024;
 
 /**
- * Where the policy file lives: `%ProgramData%\Gatehouse\policy.json` on Windows,
- * `/Library/Application Support/Gatehouse/policy.json` on macOS, `/etc/gatehouse/policy.json` elsewhere.
+ * Where the policy file lives: `/Library/Application Support/Gatehouse/policy.json` on macOS,
+ * `/etc/gatehouse/policy.json` on Linux and elsewhere (both writable by administrators only), and
+ * none on Windows: any user may create folders in %ProgramData%, so a file there could be planted
+ * by the very people the policy governs. Windows machine policy comes from the registry (Group
+ * Policy) alone.
  */
-export function defaultPolicyFilePath(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
-  if (platform === 'win32') return win32.join(env.ProgramData || env.ALLUSERSPROFILE || 'C:\\ProgramData', 'Gatehouse', 'policy.json');
+export function defaultPolicyFilePath(platform: NodeJS.Platform = process.platform): string | null {
+  if (platform === 'win32') return null;
   if (platform === 'darwin') return '/Library/Application Support/Gatehouse/policy.json';
   return posix.join('/etc', 'gatehouse', 'policy.json');
 }
@@ -42,8 +45,12 @@ export interface PolicyFileResult {
   source: string | undefined;
 }
 
-/** Reads and validates the policy file at `path` (default: this platform's); throws PolicyFileError. */
-export async function readPolicyFile(path: string = defaultPolicyFilePath()): Promise<PolicyFileResult> {
+/**
+ * Reads and validates the policy file at `path` (default: this platform's; null: none, the
+ * defaults); throws PolicyFileError.
+ */
+export async function readPolicyFile(path: string | null = defaultPolicyFilePath()): Promise<PolicyFileResult> {
+  if (path === null) return { policy: resolveAppPolicy(), settings: {}, source: undefined };
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
