@@ -20,3 +20,5 @@ export { StoreError, type StoreErrorCode } from './store/errors.js';
 export type { AuditRow, AuditOutcome } from './store/audit.js';
 export { systemClock, type Clock } from './clock.js';
 export type * from './contracts.js';
+export { forwardAudit, type AuditLine, type CheckpointLine, type LineSink } from './engine/audit-forwarding.js';
+export { OsLogForwarder, defaultOsLogCommand, WINDOWS_EVENT_SOURCE, type OsLogCommand, type OsLogForwarderOptions } from './security/os-log-forwarder.js';

@@ -70,8 +70,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['serve'],
     positionals: [],
-    options: { port: { type: 'string' }, 'resource-port': { type: 'string' }, issuer: { type: 'string' } },
-    usage: 'run the engine, its HTTP endpoints and the resource service on 127.0.0.1 (--port N, default 8470; --resource-port N, default 8471; --issuer ID)',
+    options: { port: { type: 'string' }, 'resource-port': { type: 'string' }, issuer: { type: 'string' }, 'forward-audit': { type: 'boolean' } },
+    usage:
+      'run the engine, its HTTP endpoints and the resource service on 127.0.0.1 (--port N, default 8470; --resource-port N, default 8471; --issuer ID; --forward-audit: copy the audit log to the OS log)',
     run: serve,
   },
 ];

@@ -38,6 +38,7 @@ import type { KeyProtector } from '../tokens/key-protector.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { ChangeFeed, WATCH_INTERVAL_MS } from './change-feed.js';
 import { ClientsAdmin } from './clients-admin.js';
+import { AuditAnnouncer } from './audit-announcer.js';
 import { assertOpen, audit, MAX_LEEWAY_MS, type EngineContext } from './context.js';
 import { pruneExpired } from './maintenance.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
@@ -78,6 +79,10 @@ export interface EngineEvents {
   revocation: [revocations: Revocation[]];
   /** The set of signing keys changed (rotation); resource services need the new public key. */
   keys: [keys: PublishedKey[]];
+  /** Audit events this engine appended, committed, oldest first, as stored (with chain hashes). */
+  audit: [rows: AuditRow[]];
+  /** This engine signed and recorded an audit checkpoint (announced after the events it vouches for). */
+  checkpoint: [checkpoint: AuditCheckpoint];
 }
 
 /**
@@ -98,6 +103,7 @@ export class Engine {
   /** @internal Use openEngine(). */
   constructor(
     private readonly ctx: EngineContext,
+    private readonly auditAnnouncer: AuditAnnouncer,
     readonly installationId: string,
     readonly issuer: string,
     readonly audience: string,
@@ -263,6 +269,7 @@ export class Engine {
     await this.ctx.hasher.close();
     await this.ctx.durability?.close();
     this.ctx.timeMark.raise(this.ctx.clock.mark);
+    this.auditAnnouncer.flush();
     this.ctx.db.close();
   }
 
@@ -300,6 +307,17 @@ export class Engine {
     if (revocations.length === 0) return;
     this.feed?.noteRevocations(revocations);
     this.emit('revocation', [...revocations]);
+  }
+
+  /** @internal A checkpoint was committed: the events it vouches for are announced first. */
+  announceCheckpoint(checkpoint: AuditCheckpoint): void {
+    this.auditAnnouncer.flush();
+    this.emit('checkpoint', checkpoint);
+  }
+
+  /** @internal Whether anyone listens for this event. */
+  listened(event: keyof EngineEvents): boolean {
+    return this.events.listenerCount(event) > 0;
   }
 
   /** @internal This engine started a signing key. */
@@ -408,12 +426,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         ttlSeconds: policy.accessTokenTtlSeconds,
         leewaySeconds: policy.clockLeewaySeconds,
       }),
+      checkpointed: (checkpoint) => engine?.announceCheckpoint(checkpoint),
       publishRevocations: (revocations) => engine?.announceRevocations(revocations),
       track: (task) => engine?.track(task),
       maintains: options.signingKeyAtOpen !== false,
       durability,
       checkpointedId: auditLog.lastCheckpointedId(),
-      audited: () => {
+      audited: (id) => {
+        announcer.noted(id);
         if (++sinceCheckpoint < policy.audit.checkpointEvery) return;
         sinceCheckpoint = 0;
         // After the event's transaction commits, and only while the engine is open.
@@ -422,7 +442,12 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         });
       },
     };
-    engine = new Engine(ctx, installationId, issuer, audience);
+    const announcer = new AuditAnnouncer(
+      auditLog,
+      () => engine?.listened('audit') === true,
+      (rows) => engine?.emit('audit', rows),
+    );
+    engine = new Engine(ctx, announcer, installationId, issuer, audience);
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
     engine.startWatching();
     return engine;
