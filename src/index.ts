@@ -11,6 +11,7 @@ export { AdminError, type AdminErrorCode } from './engine/admin-error.js';
 export { EngineClosedError } from './engine/engine-closed-error.js';
 export type { NewUserInput } from './engine/users-admin.js';
 export type { NewClientInput } from './engine/clients-admin.js';
+export type { RestoreOutcome } from './engine/restore.js';
 export { OAuthError } from './oauth/errors.js';
 export { parseBasicAuthorization, type BasicCredentials } from './oauth/client-auth.js';
 export { TokenError, type TokenErrorCode } from './tokens/access-tokens.js';

@@ -1,4 +1,5 @@
 import type { CommandSpec } from './command.js';
+import { backup, restore } from './backup-commands.js';
 import { addClient, listClients, removeClient } from './clients-commands.js';
 import { hashPassword } from './hash-password.js';
 import { listKeys } from './keys-commands.js';
@@ -61,6 +62,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: verifyAudit,
   },
   { path: ['audit', 'checkpoint'], positionals: [], usage: 'sign a checkpoint of the audit log now and print it', run: auditCheckpoint },
+  { path: ['backup'], positionals: ['OUT'], usage: 'copy the database (and its records) to OUT, consistent while in use', run: backup },
+  {
+    path: ['restore'],
+    positionals: ['IN'],
+    usage: 'replace the database with a backup (refused while running); ends every session and key',
+    run: restore,
+  },
   {
     path: ['hash-password'],
     positionals: [],

@@ -42,6 +42,7 @@ import { AuditAnnouncer } from './audit-announcer.js';
 import { assertOpen, audit, MAX_LEEWAY_MS, type EngineContext } from './context.js';
 import { pruneExpired } from './maintenance.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
+import { startOverAfterRestore, type RestoreOutcome } from './restore.js';
 import { SessionsAdmin } from './sessions-admin.js';
 import { UsersAdmin } from './users-admin.js';
 
@@ -189,6 +190,15 @@ export class Engine {
       await this.ctx.keys.rotate();
       return this.ctx.keys.published();
     });
+  }
+
+  /**
+   * For `gatehouse restore`, on the restored file before any host opens it: ends every session
+   * (reason `restored`) and every recorded signing key, audited. See startOverAfterRestore.
+   */
+  startOverAfterRestore(): RestoreOutcome {
+    this.assertOpen();
+    return startOverAfterRestore(this.ctx);
   }
 
   /** Every revocation still in force: the snapshot a resource service starts from. */
