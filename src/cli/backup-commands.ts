@@ -147,7 +147,7 @@ function refused<T>(promise: Promise<T>): Promise<T> {
 
 /** A StoreError as a refusal naming the file the user gave, not the staged copy. */
 function toCliError(error: unknown, copy?: string, source?: string): unknown {
-  if (error instanceof CliError && copy && source) return new CliError(error.kind, error.message.replaceAll(copy, source));
+  if (error instanceof CliError && copy && source) return new CliError(error.kind, `Cannot restore: ${error.message.replaceAll(copy, source)}`);
   if (!(error instanceof StoreError)) return error;
   const message = copy && source ? error.message.replaceAll(copy, source) : error.message;
   return new CliError('refused', copy ? `Cannot restore: ${message}` : message);
