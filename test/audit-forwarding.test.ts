@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   type Engine,
 } from '../dist/index.js';
 import { FakeClock, PASSWORD, tempDir } from './helpers.js';
+import { startServe } from './serve-process.js';
 
 /** A loopback syslog receiver (TCP, one RFC 5424 message per line, as util-linux logger sends them). */
 async function syslogReceiver(): Promise<{ port: number; messages: string[]; close(): Promise<void> }> {
@@ -154,5 +156,33 @@ describe('audit forwarding to the OS log (real logger, loopback syslog receiver)
     const forwarder = new OsLogForwarder({ command: { program: process.execPath, args: ['-e', 'process.stdin.resume()'] } });
     expect(() => forwarder.write('one\ntwo')).toThrow(TypeError);
     return forwarder.close();
+  });
+});
+
+describe('gatehouse serve --forward-audit', () => {
+  it('serves sign-ins whatever the local syslog does; a writer that cannot log is reported once', async () => {
+    const db = join(tempDir(), 'g.db');
+    const engine = await openEngine({ path: db, hashWorkers: 1 });
+    engine.clients.add({ id: 'desktop', secret: 'none', scope: ['records:read'] });
+    await engine.users.add({ username: 'alice', password: PASSWORD, scope: ['records:read'] });
+    await engine.close();
+    const served = await startServe(['--db', db, '--port', '0', '--forward-audit']);
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`${served.url}/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD }),
+      });
+      expect(answer.status).toBe(200);
+    }
+    const exit = await served.stop();
+    expect(exit.code).toBe(0);
+    const losses = served.stderr().split('\n').filter((line) => line.includes('the OS log writer'));
+    if (existsSync('/dev/log')) {
+      expect(losses).toEqual([]);
+    } else {
+      // No syslog socket here (a container): logger fails at once and again at each restart; said once.
+      expect(losses).toHaveLength(1);
+      expect(losses[0]).toMatch(/the OS log writer \(\/usr\/bin\/logger\) exited \(code 1\): logger: socket \/dev\/log: No such file or directory/);
+    }
   });
 });

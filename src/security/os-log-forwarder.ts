@@ -26,7 +26,8 @@ const MAX_LINE_BYTES = 8192;
 
 /**
  * The platform's long-lived OS-log writer, tagged `gatehouse`:
- * - Linux: util-linux logger, RFC 5424 framing, to syslog (journald on systemd);
+ * - Linux: util-linux logger, RFC 5424 framing, to syslog (journald on systemd), failing loudly when
+ *   nothing listens on /dev/log;
  * - macOS: logger (BSD), to the unified log;
  * - Windows: Windows PowerShell writing each line to the Application event log with Write-EventLog
  *   under the source the installer registered (one process for all lines, unlike eventcreate).
@@ -40,7 +41,11 @@ export function defaultOsLogCommand(platform: NodeJS.Platform = process.platform
     return { program: 'powershell.exe', args: ['-NoProfile', '-NonInteractive', '-Command', script] };
   }
   if (platform === 'darwin') return { program: '/usr/bin/logger', args: ['-t', 'gatehouse', '-p', 'auth.notice'] };
-  return { program: '/usr/bin/logger', args: ['-t', 'gatehouse', '-p', 'auth.notice', '--rfc5424', '--size', String(MAX_LINE_BYTES)] };
+  // --socket-errors=on: without it, logger drops every line in silence (exit 0) when no syslog listens.
+  return {
+    program: '/usr/bin/logger',
+    args: ['-t', 'gatehouse', '-p', 'auth.notice', '--rfc5424', '--size', String(MAX_LINE_BYTES), '--socket-errors=on'],
+  };
 }
 
 /**
