@@ -1,7 +1,7 @@
-import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from './errors.js';
-import { asStoreError, type SqliteSchema } from './sqlite-file.js';
+import { asStoreError, isSqliteHeader, readHeader, type SqliteSchema } from './sqlite-file.js';
 
 /** What a checked copy holds. */
 export interface CheckedCopy {
@@ -10,12 +10,13 @@ export interface CheckedCopy {
   schemaVersion: number;
 }
 
-const SQLITE_MAGIC = 'SQLite format 3\0';
+/** Every remaining page in one step: one read transaction, so no other writer can restart the copy. */
+const ALL_PAGES = 0x7fffffff;
 
 /**
  * Copies the database at `source` to `out` with SQLite's online backup API: a consistent snapshot
  * even while other processes keep writing (the remaining pages are copied in one step, inside one
- * read transaction, so a writer elsewhere can neither tear nor endlessly restart it). `out` is
+ * read transaction, so a writer elsewhere can neither tear nor keep restarting it). `out` is
  * created private to this OS user and refused if it exists; the copy is made self-contained
  * (rollback journal, no -wal) and checked before this returns. A failed copy leaves nothing behind.
  */
@@ -30,7 +31,7 @@ export async function backupSqliteFile(source: string, out: string, schema: Sqli
   try {
     const db = new BetterSqlite3(source, { readonly: true, fileMustExist: true });
     try {
-      await db.backup(out, { progress: ({ remainingPages }) => remainingPages });
+      await db.backup(out, { progress: () => ALL_PAGES });
     } finally {
       db.close();
     }
@@ -82,14 +83,7 @@ export function checkIdentity(path: string, schema: SqliteSchema): void {
   } catch (error) {
     throw new StoreError('unavailable', `Cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
-  const header = Buffer.alloc(100);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, header, 0, 100, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (size < 100 || header.toString('latin1', 0, 16) !== SQLITE_MAGIC) throw new StoreError('not_a_database', `${path} is not a SQLite database.`);
+  if (size < 100 || !isSqliteHeader(readHeader(path))) throw new StoreError('not_a_database', `${path} is not a SQLite database.`);
   let applicationId: number;
   try {
     const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
