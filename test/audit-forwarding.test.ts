@@ -159,6 +159,40 @@ describe('audit forwarding to the OS log (real logger, loopback syslog receiver)
   });
 });
 
+describe('engine "audit" and "checkpoint" events', () => {
+  it("announce this engine's committed events as stored, not another process's, and a checkpoint after its events", async () => {
+    const path = join(tempDir(), 'auth.db');
+    const engine = await openEngine({ path, clock: new FakeClock(), hashWorkers: 1 });
+    const other = await openEngine({ path, clock: new FakeClock(), hashWorkers: 1, signingKeyAtOpen: false });
+    const heard: Array<{ kind: string; ids: number[] }> = [];
+    const rowsHeard: AuditRow[] = [];
+    engine.on('audit', (rows) => {
+      heard.push({ kind: 'audit', ids: rows.map((row) => row.id) });
+      rowsHeard.push(...rows);
+    });
+    engine.on('checkpoint', (checkpoint) => heard.push({ kind: 'checkpoint', ids: [checkpoint.lastId] }));
+
+    engine.clients.add({ id: 'desktop', secret: 'none', scope: ['records:read'] });
+    other.clients.add({ id: 'tool', secret: 'none', scope: ['records:read'] });
+    await engine.users.add({ username: 'alice', password: PASSWORD, scope: ['records:read'] });
+    const checkpoint = await engine.auditCheckpoint();
+    await new Promise((done) => setImmediate(done));
+
+    const log = engine.auditLog();
+    const byType = (type: string, clientId?: string) => log.find((row) => row.type === type && (clientId === undefined || row.client_id === clientId))!.id;
+    const mine = [byType('admin.client_added', 'desktop'), byType('admin.user_added')];
+    expect(heard).toEqual([
+      { kind: 'audit', ids: [mine[0]] },
+      { kind: 'audit', ids: [mine[1]] },
+      { kind: 'checkpoint', ids: [checkpoint.lastId] },
+    ]);
+    expect(rowsHeard).toEqual(log.filter((row) => mine.includes(row.id)));
+    expect(log.map((row) => row.id)).toContain(byType('admin.client_added', 'tool'));
+    await other.close();
+    await engine.close();
+  });
+});
+
 describe('gatehouse serve --forward-audit', () => {
   it('serves sign-ins whatever the local syslog does; a writer that cannot log is reported once', async () => {
     const db = join(tempDir(), 'g.db');
