@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, utilityProcess } from 'electron';
-import { openEngine, StoreError, type Engine, type KeyProtector } from 'gatehouse';
+import { forwardAudit, openEngine, OsLogForwarder, StoreError, type Engine, type KeyProtector } from 'gatehouse';
 import {
   AppPolicyError,
   bootstrapAdmin,
@@ -104,6 +104,12 @@ async function start(): Promise<void> {
   } catch (error) {
     if (error instanceof StoreError) throw new Refusal('Gatehouse cannot open its database', `${dbPath}\n\n${error.message}`);
     throw error;
+  }
+  if (policy.auditForwarding) {
+    // Closed after the engine (closers run in reverse), so the engine's closing checkpoint is forwarded too.
+    const osLog = new OsLogForwarder({ log });
+    closers.push(() => osLog.close());
+    forwardAudit(engine, osLog);
   }
   closers.push(() => engine.close());
   ensureFirstPartyClient(engine);

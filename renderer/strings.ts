@@ -144,6 +144,7 @@ export const strings = {
         staySignedInAllowed: 'Stay signed in allowed',
         persistentSigningKeys: 'Signing keys kept across restarts',
         dataDirectory: 'Shared data folder',
+        auditForwarding: "Audit log copied to the system's log",
       } as const,
       sources: {
         default: 'Default',

@@ -101,7 +101,9 @@ export type SessionEndReason =
   | 'user_disabled'
   | 'user_removed'
   | 'client_removed'
-  | 'admin_revoked';
+  | 'admin_revoked'
+  /** The database was restored from a backup (`gatehouse restore`): every earlier session ends. */
+  | 'restored';
 
 /** How a client proved who it is at the token, revocation and introspection endpoints. */
 export type ClientCredentials =

@@ -51,7 +51,7 @@ describe('effectivePolicy', () => {
       provisioning: { idleLockSeconds: 120, appName: 'Provisioned', helpdeskText: 'Provisioned help', staySignedInAllowed: true },
       userRegistry: { appName: 'User GP', helpdeskText: 'User GP help' },
       machineFile: { appName: 'Machine file', dataDirectory: '/srv/gatehouse' },
-      machineRegistry: { appName: 'Machine GP' },
+      machineRegistry: { appName: 'Machine GP', auditForwarding: true },
     });
     expect(valueOf(result)).toEqual({
       appName: ['Machine GP', 'machine-registry'],
@@ -60,8 +60,9 @@ describe('effectivePolicy', () => {
       staySignedInAllowed: [true, 'provisioning'],
       persistentSigningKeys: [false, 'default'],
       dataDirectory: ['/srv/gatehouse', 'machine-file'],
+      auditForwarding: [true, 'machine-registry'],
     });
-    expect(result.policy).toEqual({ appName: 'Machine GP', helpdeskText: 'User GP help', idleLockSeconds: 120, staySignedInAllowed: true, persistentSigningKeys: false, dataDirectory: '/srv/gatehouse' });
+    expect(result.policy).toEqual({ appName: 'Machine GP', helpdeskText: 'User GP help', idleLockSeconds: 120, staySignedInAllowed: true, persistentSigningKeys: false, dataDirectory: '/srv/gatehouse', auditForwarding: true });
   });
 
   it("the person's idle lock applies until any policy sets one; a null from policy is a setting too", () => {
@@ -96,7 +97,7 @@ describe('effectivePolicy', () => {
   });
 
   it('policyEntries describes a policy given whole as all `default`', () => {
-    expect(policyEntries(DEFAULT_APP_POLICY).map((entry) => entry.source)).toEqual(Array(6).fill('default'));
+    expect(policyEntries(DEFAULT_APP_POLICY).map((entry) => entry.source)).toEqual(Array(7).fill('default'));
   });
 });
 
@@ -152,6 +153,7 @@ describe('readPolicySources, then effectivePolicy', () => {
       staySignedInAllowed: [true, 'machine-registry'],
       persistentSigningKeys: [false, 'machine-registry'],
       dataDirectory: [null, 'default'],
+      auditForwarding: [false, 'default'],
     });
   });
 

@@ -139,6 +139,7 @@ describe('IPC handlers: administration', () => {
       { name: 'staySignedInAllowed', value: true, source: 'machine-registry' },
       { name: 'persistentSigningKeys', value: false, source: 'default' },
       { name: 'dataDirectory', value: null, source: 'default' },
+      { name: 'auditForwarding', value: false, source: 'default' },
     ]);
     expect(failure(await h.call('admin.getPolicy', {})).code).toBe('invalid_argument');
     expect(ok(await h.call('getAppInfo')).app).toMatchObject({ appName: 'Acme Records', helpdeskText: 'Call 4242.', idleLockSeconds: 120 });
@@ -152,7 +153,7 @@ describe('IPC handlers: administration', () => {
     await signIn(h, 'root', ADMIN_PASSWORD);
     const policy = ok(await h.call('admin.getPolicy')).policy as Array<{ name: string; value: unknown; source: string }>;
     expect(policy.find((entry) => entry.name === 'appName')).toEqual({ name: 'appName', value: 'Plain', source: 'default' });
-    expect(policy.map((entry) => entry.source)).toEqual(Array(6).fill('default'));
+    expect(policy.map((entry) => entry.source)).toEqual(Array(7).fill('default'));
   });
 
   it('refuses an effective policy that is not one, or given with an app policy', async () => {

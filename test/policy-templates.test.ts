@@ -141,6 +141,7 @@ describe('the ADMX template', () => {
       '    StaySignedInAllowed    REG_DWORD    0x1',
       '    PersistentSigningKeys    REG_DWORD    0x0',
       '    DataDirectory    REG_EXPAND_SZ    %ProgramData%\\Gatehouse',
+      '    AuditForwarding    REG_DWORD    0x1',
     ];
     const written = policies.map((policy) => policy.getAttribute('name'));
     expect(lines.map((line) => line.trim().split(/ {4}/)[0])).toEqual(written);

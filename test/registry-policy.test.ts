@@ -124,7 +124,7 @@ describe('readRegistryPolicy', () => {
     expect(error.problems).toEqual([
       'HKEY_LOCAL_MACHINE\\Software\\Policies\\Gatehouse\\Extra: unknown key (Gatehouse reads values of HKLM\\Software\\Policies\\Gatehouse only)',
       'AppName: must be a REG_SZ, not REG_DWORD',
-      'IdleLockSecond: unknown value (known: AppName, HelpdeskText, IdleLockSeconds, StaySignedInAllowed, PersistentSigningKeys, DataDirectory)',
+      'IdleLockSecond: unknown value (known: AppName, HelpdeskText, IdleLockSeconds, StaySignedInAllowed, PersistentSigningKeys, DataDirectory, AuditForwarding)',
       'StaySignedInAllowed: must be 0 or 1, not 2',
       'persistentsigningkeys: must be a REG_DWORD (0 or 1), not REG_SZ',
       'IdleLockSeconds: Too big: expected number to be <=86400',

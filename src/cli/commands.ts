@@ -1,4 +1,5 @@
 import type { CommandSpec } from './command.js';
+import { backup, restore } from './backup-commands.js';
 import { addClient, listClients, removeClient } from './clients-commands.js';
 import { hashPassword } from './hash-password.js';
 import { listKeys } from './keys-commands.js';
@@ -61,6 +62,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: verifyAudit,
   },
   { path: ['audit', 'checkpoint'], positionals: [], usage: 'sign a checkpoint of the audit log now and print it', run: auditCheckpoint },
+  { path: ['backup'], positionals: ['OUT'], usage: 'copy the database (and its records) to OUT, consistent while in use', run: backup },
+  {
+    path: ['restore'],
+    positionals: ['IN'],
+    usage: 'replace the database with a backup (refused while running); ends every session and key',
+    run: restore,
+  },
   {
     path: ['hash-password'],
     positionals: [],
@@ -70,8 +78,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['serve'],
     positionals: [],
-    options: { port: { type: 'string' }, 'resource-port': { type: 'string' }, issuer: { type: 'string' } },
-    usage: 'run the engine, its HTTP endpoints and the resource service on 127.0.0.1 (--port N, default 8470; --resource-port N, default 8471; --issuer ID)',
+    options: { port: { type: 'string' }, 'resource-port': { type: 'string' }, issuer: { type: 'string' }, 'forward-audit': { type: 'boolean' } },
+    usage:
+      'run the engine, its HTTP endpoints and the resource service on 127.0.0.1 (--port N, default 8470; --resource-port N, default 8471; --issuer ID; --forward-audit: copy the audit log to the OS log)',
     run: serve,
   },
 ];

@@ -1,8 +1,10 @@
+import { forwardAudit } from '../engine/audit-forwarding.js';
 import { openEngine, type Engine } from '../engine/engine.js';
 import { bootstrapAdmin, ensureFirstPartyClient } from '../engine/first-run.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
 import { dataPathFor } from '../resource/service-config.js';
 import { startResourceService, type ResourceService } from '../resource/supervisor.js';
+import { OsLogForwarder } from '../security/os-log-forwarder.js';
 import { listenForChanges, type ChangeListener } from '../store/change-signal.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
@@ -16,9 +18,11 @@ const MAX_ISSUER_LENGTH = 512;
  * `gatehouse serve`: the engine and its loopback HTTP adapter in one process, and the resource
  * service as its child process. Prints one JSON line on stdout once both answer requests, logs one
  * line per event on stderr, and stops cleanly on SIGTERM or SIGINT (requests in flight finish, then
- * the resource service stops, then the engine closes).
+ * the resource service stops, then the engine closes). With --forward-audit, every audit event and
+ * checkpoint is also written to the OS log (see OsLogForwarder).
  */
 export async function serve({ io, values, db }: CommandContext): Promise<void> {
+  const forwardToOsLog = values['forward-audit'] === true;
   const port = parsePort(values.port, 'port', DEFAULT_PORT);
   const resourcePort = parsePort(values['resource-port'], 'resource-port', DEFAULT_RESOURCE_PORT);
   const issuer = parseIssuer(values.issuer);
@@ -28,12 +32,17 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
   let engine: Engine | undefined;
   let resource: ResourceService | undefined;
   let changes: ChangeListener | undefined;
+  let osLog: OsLogForwarder | undefined;
   try {
     // A revocation a request caused reaches the resource service before its answer reaches the client.
     const beforeReply = () => resource?.sync() ?? Promise.resolve();
     http = await startHttpServer({ port, log, beforeReply }).catch(portTaken('Port', port));
     // Bound first, so that the tokens' issuer is the URL actually served (with --port 0 too).
     engine = await openEngine({ path: db, issuer: issuer ?? http.url });
+    if (forwardToOsLog) {
+      osLog = new OsLogForwarder({ log });
+      forwardAudit(engine, osLog);
+    }
     ensureFirstPartyClient(engine);
     const passwordFile = await bootstrapAdmin(engine, db);
     if (passwordFile) log(`created user "admin"; its one-time password is in ${passwordFile} and must be changed at first sign-in`);
@@ -64,6 +73,9 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     await http?.close();
     await resource?.close();
     await engine?.close();
+    // After the engine: its closing checkpoint is forwarded too.
+    await osLog?.close();
+    if (osLog && osLog.dropped > 0) log(`${osLog.dropped} audit line(s) could not be written to the OS log`);
   }
 }
 

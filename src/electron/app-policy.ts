@@ -17,6 +17,8 @@ export interface AppPolicy {
   persistentSigningKeys: boolean;
   /** A shared folder for the database (shared terminals); null: the user's own app data. */
   dataDirectory: string | null;
+  /** Also write every audit event and checkpoint to the OS log (syslog/journald, unified log, Event Log). */
+  auditForwarding: boolean;
 }
 
 export const DEFAULT_APP_POLICY: Readonly<AppPolicy> = Object.freeze({
@@ -26,6 +28,7 @@ export const DEFAULT_APP_POLICY: Readonly<AppPolicy> = Object.freeze({
   staySignedInAllowed: false,
   persistentSigningKeys: false,
   dataDirectory: null,
+  auditForwarding: false,
 });
 
 const noControlCharacters = (value: string) => !/[\p{Cc}\p{Cf}]/u.test(value);
@@ -41,6 +44,7 @@ export const appPolicySchema = z
     staySignedInAllowed: z.boolean(),
     persistentSigningKeys: z.boolean(),
     dataDirectory: z.string().min(1).max(4096).nullable(),
+    auditForwarding: z.boolean(),
   })
   .partial()
   .strict();

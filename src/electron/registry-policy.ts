@@ -33,6 +33,7 @@ export const REGISTRY_VALUES: { readonly [K in keyof AppPolicy]: { readonly valu
   staySignedInAllowed: { valueName: 'StaySignedInAllowed', kind: 'boolean' },
   persistentSigningKeys: { valueName: 'PersistentSigningKeys', kind: 'boolean' },
   dataDirectory: { valueName: 'DataDirectory', kind: 'expandableText' },
+  auditForwarding: { valueName: 'AuditForwarding', kind: 'boolean' },
 });
 
 const FIELDS = Object.keys(REGISTRY_VALUES) as Array<keyof AppPolicy>;

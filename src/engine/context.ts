@@ -4,7 +4,7 @@ import type { MonotonicClock } from '../security/monotonic-clock.js';
 import type { Throttle } from '../security/throttle.js';
 import type { Durability } from '../store/durability.js';
 import type { TimeMarkRepository } from '../store/time-mark.js';
-import type { Revocation } from '../contracts.js';
+import type { AuditCheckpoint, Revocation } from '../contracts.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import type { AuditEvent, AuditRepository } from '../store/audit.js';
 import type { ClientRepository } from '../store/clients.js';
@@ -51,8 +51,10 @@ export interface EngineContext {
   durability: Durability | undefined;
   /** The last audit event a checkpoint of this engine vouches for. */
   checkpointedId: number;
-  /** Called after each audit event is committed (checkpoints fall due this way). */
-  audited(): void;
+  /** Called after each audit event is appended, with its id (checkpoints fall due this way). */
+  audited(id: number): void;
+  /** Called once a signed checkpoint is committed. */
+  checkpointed(checkpoint: AuditCheckpoint): void;
 }
 
 /** Admin objects can outlive a reference to the engine: each call checks it is still open. */
@@ -77,12 +79,11 @@ export function administer<T>(ctx: EngineContext, write: () => T): T {
 export function audit(ctx: EngineContext, event: AuditEvent): void {
   const now = ctx.clock.now();
   const write = () => {
-    ctx.auditLog.append(now, event);
+    const id = ctx.auditLog.append(now, event);
     ctx.timeMark.raise(now);
+    return id;
   };
-  if (ctx.db.inTransaction) write();
-  else ctx.db.transaction(write).immediate();
-  ctx.audited();
+  ctx.audited(ctx.db.inTransaction ? write() : ctx.db.transaction(write).immediate());
 }
 
 /**

@@ -39,9 +39,11 @@ import type { KeyProtector } from '../tokens/key-protector.js';
 import { KeyRing } from '../tokens/key-ring.js';
 import { ChangeFeed, WATCH_INTERVAL_MS } from './change-feed.js';
 import { ClientsAdmin } from './clients-admin.js';
+import { AuditAnnouncer } from './audit-announcer.js';
 import { assertOpen, audit, MAX_LEEWAY_MS, type EngineContext } from './context.js';
 import { pruneExpired } from './maintenance.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
+import { startOverAfterRestore, type RestoreOutcome } from './restore.js';
 import { SessionsAdmin } from './sessions-admin.js';
 import { UsersAdmin } from './users-admin.js';
 
@@ -85,6 +87,10 @@ export interface EngineEvents {
   revocation: [revocations: Revocation[]];
   /** The set of signing keys changed (rotation); resource services need the new public key. */
   keys: [keys: PublishedKey[]];
+  /** Audit events this engine appended, committed, oldest first, as stored (with chain hashes). */
+  audit: [rows: AuditRow[]];
+  /** This engine signed and recorded an audit checkpoint (announced after the events it vouches for). */
+  checkpoint: [checkpoint: AuditCheckpoint];
 }
 
 /**
@@ -105,6 +111,7 @@ export class Engine {
   /** @internal Use openEngine(). */
   constructor(
     private readonly ctx: EngineContext,
+    private readonly auditAnnouncer: AuditAnnouncer,
     readonly installationId: string,
     readonly issuer: string,
     readonly audience: string,
@@ -194,6 +201,15 @@ export class Engine {
     });
   }
 
+  /**
+   * For `gatehouse restore`, on the restored file before any host opens it: ends every session
+   * (reason `restored`) and every recorded signing key, audited. See startOverAfterRestore.
+   */
+  startOverAfterRestore(): RestoreOutcome {
+    this.assertOpen();
+    return startOverAfterRestore(this.ctx);
+  }
+
   /** Every revocation still in force: the snapshot a resource service starts from. */
   revocations(): Revocation[] {
     this.assertOpen();
@@ -272,6 +288,7 @@ export class Engine {
     await this.ctx.hasher.close();
     await this.ctx.durability?.close();
     this.ctx.timeMark.raise(this.ctx.clock.mark);
+    this.auditAnnouncer.flush();
     this.ctx.db.close();
   }
 
@@ -309,6 +326,17 @@ export class Engine {
     if (revocations.length === 0) return;
     this.feed?.noteRevocations(revocations);
     this.emit('revocation', [...revocations]);
+  }
+
+  /** @internal A checkpoint was committed: the events it vouches for are announced first. */
+  announceCheckpoint(checkpoint: AuditCheckpoint): void {
+    this.auditAnnouncer.flush();
+    this.emit('checkpoint', checkpoint);
+  }
+
+  /** @internal Whether anyone listens for this event. */
+  listened(event: keyof EngineEvents): boolean {
+    return this.events.listenerCount(event) > 0;
   }
 
   /** @internal This engine started a signing key. */
@@ -418,12 +446,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         ttlSeconds: policy.accessTokenTtlSeconds,
         leewaySeconds: policy.clockLeewaySeconds,
       }),
+      checkpointed: (checkpoint) => engine?.announceCheckpoint(checkpoint),
       publishRevocations: (revocations) => engine?.announceRevocations(revocations),
       track: (task) => engine?.track(task),
       maintains: options.signingKeyAtOpen !== false,
       durability,
       checkpointedId: auditLog.lastCheckpointedId(),
-      audited: () => {
+      audited: (id) => {
+        announcer.noted(id);
         if (++sinceCheckpoint < policy.audit.checkpointEvery) return;
         sinceCheckpoint = 0;
         // After the event's transaction commits, and only while the engine is open.
@@ -432,7 +462,12 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         });
       },
     };
-    engine = new Engine(ctx, installationId, issuer, audience, sqliteBinding);
+    const announcer = new AuditAnnouncer(
+      auditLog,
+      () => engine?.listened('audit') === true,
+      (rows) => engine?.emit('audit', rows),
+    );
+    engine = new Engine(ctx, announcer, installationId, issuer, audience, sqliteBinding);
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
     engine.startWatching();
     return engine;

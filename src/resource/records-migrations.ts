@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { SqliteSchema } from '../store/sqlite-file.js';
 
 /** PRAGMA application_id of the resource service's records database ("GHRD"), not the auth one's. */
 export const RECORDS_APPLICATION_ID = 0x47485244;
@@ -23,3 +24,6 @@ export const recordsMigrations: ReadonlyArray<(db: Database) => void> = [
     `);
   },
 ];
+
+/** The records database's kind, for opening, backing up and restoring it. */
+export const RECORDS_SCHEMA: SqliteSchema = { applicationId: RECORDS_APPLICATION_ID, migrations: recordsMigrations };

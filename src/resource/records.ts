@@ -3,7 +3,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import type { RecordItem, RecordPage } from '../contracts.js';
 import { openSqliteFile } from '../store/sqlite-file.js';
-import { RECORDS_APPLICATION_ID, recordsMigrations } from './records-migrations.js';
+import { RECORDS_SCHEMA } from './records-migrations.js';
 
 interface RecordRow {
   seq: number;
@@ -63,7 +63,7 @@ export class RecordStore {
 
   /** Opens (creating, 0600, if needed) the records file; refuses files that are not one (StoreError). */
   static async open(path: string, options: RecordStoreOptions = {}): Promise<RecordStore> {
-    const db = await openSqliteFile(path, { applicationId: RECORDS_APPLICATION_ID, migrations: recordsMigrations }, options.sqliteBinding);
+    const db = await openSqliteFile(path, RECORDS_SCHEMA, options.sqliteBinding);
     return new RecordStore(db, options.clock ?? systemClock);
   }
 

@@ -38,7 +38,9 @@ export async function writeCheckpoint(ctx: EngineContext, key: SigningKey): Prom
     ctx.auditLog.addCheckpoint(now, head.id, head.hash, key.pid, token);
     ctx.checkpointedId = head.id;
   }).immediate();
-  return { lastId: head.id, lastHash: claims.last_hash, at: now, token };
+  const checkpoint = { lastId: head.id, lastHash: claims.last_hash, at: now, token };
+  ctx.checkpointed(checkpoint);
+  return checkpoint;
 }
 
 /**

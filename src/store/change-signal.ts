@@ -85,6 +85,17 @@ export async function announceChange(dbPath: string): Promise<void> {
   await Promise.all(place.sockets().map((path) => nudge(path, place.isPipe)));
 }
 
+/**
+ * How many hosts of the database at `dbPath` are running now (each that answers on its socket;
+ * a host that died without closing is not counted). Asking nudges them, which is harmless.
+ */
+export async function runningHosts(dbPath: string): Promise<number> {
+  const place = signalPlace(dbPath);
+  if (!place) return 0;
+  const answered = await Promise.all(place.sockets().map((path) => nudge(path, place.isPipe)));
+  return answered.filter(Boolean).length;
+}
+
 interface SignalPlace {
   isPipe: boolean;
   socketFor(pid: number): string;
@@ -129,17 +140,22 @@ function privateDir(): string | undefined {
   }
 }
 
-function nudge(path: string, isPipe: boolean): Promise<void> {
+/** Resolves true if a host was listening there. */
+function nudge(path: string, isPipe: boolean): Promise<boolean> {
   return new Promise((done) => {
+    let connected = false;
     const socket: Socket = createConnection(path);
     socket.setTimeout(CONNECTION_TIMEOUT_MS, () => socket.destroy());
-    socket.on('connect', () => socket.write(WORD));
+    socket.on('connect', () => {
+      connected = true;
+      socket.write(WORD);
+    });
     socket.on('data', () => socket.end());
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // Nobody listens there any more: a host that died without closing. Tidy up after it.
       if (!isPipe && error.code === 'ECONNREFUSED') removeQuietly(path);
     });
-    socket.on('close', () => done());
+    socket.on('close', () => done(connected));
   });
 }
 

@@ -7,7 +7,8 @@ import { asStoreError, openSqliteFile, type SqliteSchema } from './sqlite-file.j
 /** PRAGMA application_id of a Gatehouse auth database ("GHSE"): tells our files from anyone else's. */
 export const APPLICATION_ID = 0x47485345;
 
-const AUTH_SCHEMA: SqliteSchema = {
+/** The auth database's kind: its application id, migrations and first contents. */
+export const AUTH_SCHEMA: SqliteSchema = {
   applicationId: APPLICATION_ID,
   migrations,
   initialise: (db) => {

@@ -34,6 +34,7 @@ export class SessionRepository {
   private readonly revokeStmt: Statement;
   private readonly liveOfUser: Statement<[string, number], SessionRow>;
   private readonly liveOfClient: Statement<[string, number], SessionRow>;
+  private readonly liveIdsStmt: Statement<[number], string>;
   private readonly listAll: Statement<[], SessionListRow>;
   private readonly listOfUser: Statement<[string], SessionListRow>;
   private readonly pruneTokens: Statement;
@@ -60,6 +61,7 @@ export class SessionRepository {
     const live = 'revoked_at IS NULL AND max(expires_at, access_expires_at) > ?';
     this.liveOfUser = db.prepare(`SELECT * FROM sessions WHERE user_id = ? AND ${live}`);
     this.liveOfClient = db.prepare(`SELECT * FROM sessions WHERE client_id = ? AND ${live}`);
+    this.liveIdsStmt = db.prepare(`SELECT id FROM sessions WHERE ${live}`).pluck() as Statement<[number], string>;
     const list = `SELECT s.*, u.username FROM sessions s JOIN users u ON u.id = s.user_id`;
     this.listAll = db.prepare(`${list} ORDER BY s.created_at DESC`);
     this.listOfUser = db.prepare(`${list} WHERE s.user_id = ? ORDER BY s.created_at DESC`);
@@ -123,6 +125,11 @@ export class SessionRepository {
 
   liveSessionsOf(userId: string, now: number): SessionRow[] {
     return this.liveOfUser.all(userId, now);
+  }
+
+  /** The ids of every live session (whose tokens may still be accepted at `now`). */
+  liveIds(now: number): string[] {
+    return this.liveIdsStmt.all(now);
   }
 
   liveSessionsOfClient(clientId: string, now: number): SessionRow[] {

@@ -17,6 +17,7 @@ export class SigningKeyRepository {
   private readonly reusable: Statement<[number], SigningKeyRow>;
   private readonly pruneRows: Statement;
   private readonly retireRow: Statement;
+  private readonly endAllRows: Statement;
 
   constructor(db: Database) {
     this.insertRow = db.prepare(
@@ -37,6 +38,14 @@ export class SigningKeyRepository {
       `UPDATE signing_keys SET active_until = min(active_until, @now), verify_until = min(verify_until, @verifyUntil)
        WHERE pid = @pid`,
     );
+    this.endAllRows = db.prepare(
+      'UPDATE signing_keys SET active_until = min(active_until, @now), verify_until = min(verify_until, @now) WHERE verify_until > @now',
+    );
+  }
+
+  /** Ends every key's signing and verifying windows now (after a restore); returns how many were still in use. */
+  endAll(now: number): number {
+    return this.endAllRows.run({ now }).changes;
   }
 
   insert(row: SigningKeyRow): void {

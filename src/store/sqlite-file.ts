@@ -74,14 +74,8 @@ function prepareFile(path: string, schema: SqliteSchema): void {
     return;
   }
   if (size === 0) return;
-  const header = Buffer.alloc(100);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, header, 0, 100, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (header.toString('latin1', 0, 16) !== SQLITE_MAGIC) {
+  const header = readHeader(path);
+  if (!isSqliteHeader(header)) {
     throw new StoreError('not_a_database', `The file at ${path} is not a SQLite database; it was left untouched.`);
   }
   if (size < 100) {
@@ -94,6 +88,22 @@ function prepareFile(path: string, schema: SqliteSchema): void {
   const version = header.readUInt32BE(60);
   if (applicationId !== 0 && applicationId !== schema.applicationId) throw foreign(path);
   if (applicationId === schema.applicationId && version > schema.migrations.length) throw tooNew(path, version, schema);
+}
+
+/** The first 100 bytes of a file: a SQLite database's header (zeros past the end of a shorter file). */
+export function readHeader(path: string): Buffer {
+  const header = Buffer.alloc(100);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return header;
+}
+
+export function isSqliteHeader(header: Buffer): boolean {
+  return header.toString('latin1', 0, 16) === SQLITE_MAGIC;
 }
 
 function foreign(path: string): StoreError {

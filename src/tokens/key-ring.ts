@@ -69,6 +69,17 @@ export class KeyRing {
     return this.signingKey();
   }
 
+  /**
+   * Ends every recorded key now, for signing and verifying (a restored database must not honour the
+   * tokens of the copy it came from); the next key is a new one. Returns how many were in use.
+   */
+  endAll(): number {
+    const ended = this.repository.endAll(this.clock.now());
+    this.current = undefined;
+    this.publicKeys.clear();
+    return ended;
+  }
+
   /** The public key for a k4.pid, if it is known and may still verify tokens. */
   async publicKey(pid: string): Promise<PublicKey | undefined> {
     const now = this.clock.now();

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, constants, copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dataPathFor } from '../resource/service-config.js';
+import { RECORDS_SCHEMA } from '../resource/records-migrations.js';
+import { backupSqliteFile, checkCopy, checkIdentity, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
+import { runningHosts } from '../store/change-signal.js';
+import { AUTH_SCHEMA } from '../store/database.js';
+import { StoreError } from '../store/errors.js';
+import { openSqliteFile, type SqliteSchema } from '../store/sqlite-file.js';
+import type { CommandContext } from './command.js';
+import { CliError } from './errors.js';
+import { reply } from './output.js';
+import { withEngine } from './with-engine.js';
+
+/**
+ * `gatehouse backup OUT`: the auth database to OUT and, if there is one, the records database
+ * (`<name>.data.db`) to OUT's own `.data.db` name, each with SQLite's online backup while the app or
+ * serve keeps running, created private to this user, and checked before success is reported.
+ */
+export async function backup({ io, args, json, db }: CommandContext): Promise<void> {
+  const out = args[0]!;
+  if (!existsSync(db)) throw new CliError('refused', `No database at ${db}.`);
+  const dataSource = dataPathFor(db);
+  const dataOut = existsSync(dataSource) ? dataPathFor(out) : undefined;
+  for (const path of [out, dataOut]) {
+    if (path !== undefined && existsSync(path)) throw new CliError('refused', `${path} already exists; choose a new name (nothing was written).`);
+  }
+  const database = await refused(backupSqliteFile(db, out, AUTH_SCHEMA));
+  let records: CheckedCopy | undefined;
+  if (dataOut) {
+    records = await backupSqliteFile(dataSource, dataOut, RECORDS_SCHEMA).catch((error: unknown) => {
+      removeDatabaseFiles(out); // half a backup is no backup
+      throw toCliError(error);
+    });
+  }
+  const text = `Backed up ${db} to ${out}${records ? ` and its records to ${records.path}` : ''} (checked: integrity, application id, schema version ${database.schemaVersion}).`;
+  reply(io, json, { database, records: records ?? null }, text);
+}
+
+/**
+ * `gatehouse restore IN`: replaces the database (and the records database, if IN has one beside it)
+ * with a vetted, checked copy of IN, keeping what it replaces as `<file>.before-restore`. Refused
+ * while a host has the database open. The restored copy starts over before it goes in place: every
+ * session ends (reason `restored`) and every signing key ends, audited.
+ */
+export async function restore({ io, args, json, db }: CommandContext): Promise<void> {
+  const source = args[0]!;
+  if (!existsSync(source)) throw new CliError('refused', `No file at ${source}.`);
+  await refuseWhileHostsRun(db);
+  const dataSource = dataPathFor(source);
+  const staged: string[] = [];
+  try {
+    const auth = stage(source, db, AUTH_SCHEMA, staged);
+    // Opening it as an engine vets it in full (and migrates an older backup); then it starts over.
+    const outcome = await withEngine(auth, false, (engine) => engine.startOverAfterRestore()).catch((error: unknown) => {
+      throw toCliError(error, auth, source);
+    });
+    const database = checked(auth, source, AUTH_SCHEMA);
+    let records: string | undefined;
+    if (existsSync(dataSource)) {
+      records = stage(dataSource, dataPathFor(db), RECORDS_SCHEMA, staged);
+      const opened = await openSqliteFile(records, RECORDS_SCHEMA).catch((error: unknown) => {
+        throw toCliError(error, records, dataSource);
+      });
+      opened.close();
+      checked(records, dataSource, RECORDS_SCHEMA);
+    }
+    await refuseWhileHostsRun(db); // one may have started meanwhile
+    const kept = { database: swapIn(auth, db), records: records ? swapIn(records, dataPathFor(db)) : null };
+    const text =
+      `Restored ${db} from ${source}${records ? ' (with its records)' : ''}: ${outcome.sessionsRevoked} session(s) revoked, ` +
+      `${outcome.keysEnded} signing key(s) ended; a new key starts with the app or gatehouse serve.` +
+      (kept.database ? ` The replaced database is kept as ${kept.database}.` : '');
+    reply(io, json, { restored: db, from: source, schemaVersion: database.schemaVersion, records: records !== undefined, kept, ...outcome }, text);
+  } finally {
+    for (const path of staged) removeDatabaseFiles(path);
+  }
+}
+
+async function refuseWhileHostsRun(db: string): Promise<void> {
+  const hosts = await runningHosts(db);
+  if (hosts > 0) {
+    throw new CliError('refused', `${hosts} running host(s) (the app or gatehouse serve) have ${db} open; stop them, then restore.`);
+  }
+}
+
+/** A private copy of `source` (and its -wal) beside `target`, for the rename that puts it in place. */
+function stage(source: string, target: string, schema: SqliteSchema, staged: string[]): string {
+  const copy = `${target}.restoring-${randomBytes(6).toString('hex')}`;
+  staged.push(copy);
+  for (const suffix of ['', '-wal']) {
+    if (suffix !== '' && !hasContent(`${source}${suffix}`)) continue;
+    copyFileSync(`${source}${suffix}`, `${copy}${suffix}`, constants.COPYFILE_EXCL);
+    chmodSync(`${copy}${suffix}`, 0o600);
+  }
+  try {
+    checkIdentity(copy, schema);
+  } catch (error) {
+    throw toCliError(error, copy, source);
+  }
+  return copy;
+}
+
+function checked(copy: string, source: string, schema: SqliteSchema): CheckedCopy {
+  try {
+    return checkCopy(copy, schema);
+  } catch (error) {
+    throw toCliError(error, copy, source);
+  }
+}
+
+/**
+ * Puts the staged copy in place of `target` with one rename (atomic on one file system), after
+ * keeping `target` and its -wal as `<target>.before-restore[.N]`: nothing is lost. The old -wal and
+ * -shm go first, so SQLite can never replay them into the restored file. Returns the kept name.
+ */
+function swapIn(staged: string, target: string): string | null {
+  let kept: string | null = null;
+  if (existsSync(target)) {
+    kept = freeName(`${target}.before-restore`);
+    for (const suffix of ['', '-wal']) {
+      if (suffix !== '' && !hasContent(`${target}${suffix}`)) continue;
+      copyFileSync(`${target}${suffix}`, `${kept}${suffix}`, constants.COPYFILE_EXCL);
+      chmodSync(`${kept}${suffix}`, 0o600);
+    }
+  }
+  for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${target}${suffix}`, { force: true });
+  renameSync(staged, target);
+  return kept;
+}
+
+function hasContent(path: string): boolean {
+  return existsSync(path) && statSync(path).size > 0;
+}
+
+function freeName(base: string): string {
+  let name = base;
+  for (let n = 2; existsSync(name); n++) name = `${base}.${n}`;
+  return name;
+}
+
+function refused<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((error: unknown) => {
+    throw toCliError(error);
+  });
+}
+
+/** A StoreError as a refusal naming the file the user gave, not the staged copy. */
+function toCliError(error: unknown, copy?: string, source?: string): unknown {
+  if (error instanceof CliError && copy && source) return new CliError(error.kind, `Cannot restore: ${error.message.replaceAll(copy, source)}`);
+  if (!(error instanceof StoreError)) return error;
+  const message = copy && source ? error.message.replaceAll(copy, source) : error.message;
+  return new CliError('refused', copy ? `Cannot restore: ${message}` : message);
+}
