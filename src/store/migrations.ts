@@ -2,6 +2,12 @@ import type { Database } from 'better-sqlite3';
 import { eventHash, genesisHash, type ChainedEvent } from '../security/audit-chain.js';
 
 /**
+ * When a session ended, as migration 3 indexes it. Statements must spell it exactly so for SQLite
+ * to use that index.
+ */
+export const SESSION_ENDED_AT = 'coalesce(revoked_at, max(expires_at, access_expires_at))';
+
+/**
  * Forward-only schema migrations. Migration N takes the schema from user_version N-1 to N; each runs
  * in its own write transaction together with the user_version bump. Never edit a shipped one.
  */
@@ -130,6 +136,12 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       previous = eventHash(previous, event);
       setHash.run(previous, event.id);
     }
+  },
+  // 3: retention by index: when each session ended (by hand, or once neither its refresh token nor
+  // its last access token could be used), so pruning reads only the sessions it deletes; with the
+  // id, finding their token hashes never reads the table.
+  (db) => {
+    db.exec(`CREATE INDEX sessions_ended ON sessions(${SESSION_ENDED_AT}, id);`);
   },
 ];
 

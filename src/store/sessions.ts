@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SessionEndReason, SessionInfo } from '../contracts.js';
+import { SESSION_ENDED_AT } from './migrations.js';
 import { splitList } from './space-list.js';
 
 export interface SessionRow {
@@ -36,6 +37,9 @@ export class SessionRepository {
   private readonly liveOfClient: Statement<[string, number], SessionRow>;
   private readonly listAll: Statement<[], SessionListRow>;
   private readonly listOfUser: Statement<[string], SessionListRow>;
+  private readonly tokensPrunedFrom: Statement<[], number>;
+  private readonly setTokensPrunedFrom: Statement;
+  private readonly endedAtOffset: Statement<[number, number, number], number>;
   private readonly pruneTokens: Statement;
   private readonly pruneSessions: Statement;
 
@@ -63,14 +67,23 @@ export class SessionRepository {
     const list = `SELECT s.*, u.username FROM sessions s JOIN users u ON u.id = s.user_id`;
     this.listAll = db.prepare(`${list} ORDER BY s.created_at DESC`);
     this.listOfUser = db.prepare(`${list} WHERE s.user_id = ? ORDER BY s.created_at DESC`);
-    // Ended sessions keep their rows (for listing and audit) but need no token hashes any more.
+    // Ended sessions keep their rows (for listing and audit) but need no token hashes any more. Each
+    // prune takes the sessions that ended from where the last one stopped, through the index on
+    // their end (a session's end never moves before a prune that saw it live: revoking sets it to
+    // now, and an expiry still to come is later than now).
+    this.tokensPrunedFrom = db
+      .prepare("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'tokens_pruned_from'")
+      .pluck() as Statement<[], number>;
+    this.setTokensPrunedFrom = db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('tokens_pruned_from', @ms) ON CONFLICT (key) DO UPDATE SET value = @ms",
+    );
+    this.endedAtOffset = db
+      .prepare(`SELECT ${SESSION_ENDED_AT} AS ended FROM sessions WHERE ended BETWEEN ? AND ? ORDER BY ended LIMIT 1 OFFSET ?`)
+      .pluck() as Statement<[number, number, number], number>;
     this.pruneTokens = db.prepare(
-      `DELETE FROM refresh_tokens WHERE session_id IN
-         (SELECT id FROM sessions WHERE revoked_at IS NOT NULL OR max(expires_at, access_expires_at) <= ?)`,
+      `DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE ${SESSION_ENDED_AT} BETWEEN ? AND ?)`,
     );
-    this.pruneSessions = db.prepare(
-      'DELETE FROM sessions WHERE coalesce(revoked_at, max(expires_at, access_expires_at)) <= ?',
-    );
+    this.pruneSessions = db.prepare(`DELETE FROM sessions WHERE ${SESSION_ENDED_AT} <= ?`);
   }
 
   create(session: {
@@ -145,9 +158,24 @@ export class SessionRepository {
     }));
   }
 
-  /** Drops token hashes of ended sessions, and sessions that ended before `endedBefore`. */
-  prune(now: number, endedBefore: number): void {
-    this.pruneTokens.run(now);
+  /** Drops sessions that ended before `endedBefore` (their token hashes with them). */
+  pruneSessionsEndedBefore(endedBefore: number): void {
     this.pruneSessions.run(endedBefore);
+  }
+
+  /**
+   * Drops the token hashes of at most about `batch` sessions that ended by `now` and were not yet
+   * pruned (more only when several ended in the same millisecond); true once none is left. The
+   * caller runs it in a write transaction.
+   */
+  pruneEndedTokens(now: number, batch: number): boolean {
+    const from = this.tokensPrunedFrom.get() ?? 0;
+    if (from > now) return true;
+    const batchEnd = this.endedAtOffset.get(from, now, batch);
+    const to = batchEnd ?? now;
+    this.pruneTokens.run(from, to);
+    // The same millisecond again next time when it is now's: a session may still end in it.
+    this.setTokensPrunedFrom.run({ ms: String(batchEnd === undefined ? now : to + 1) });
+    return batchEnd === undefined;
   }
 }
