@@ -61,7 +61,7 @@ export class RecordStore {
 
   /** Opens (creating, 0600, if needed) the records file; refuses files that are not one (StoreError). */
   static async open(path: string, options: RecordStoreOptions = {}): Promise<RecordStore> {
-    const db = await openSqliteFile(path, { applicationId: RECORDS_APPLICATION_ID, migrations: recordsMigrations });
+    const { db } = await openSqliteFile(path, { applicationId: RECORDS_APPLICATION_ID, migrations: recordsMigrations });
     return new RecordStore(db, options.clock ?? systemClock);
   }
 

@@ -28,7 +28,7 @@ export class Durability {
 
   constructor(
     private readonly db: Database,
-    private readonly path: string,
+    readonly path: string,
     warn: (message: string) => void,
   ) {
     db.pragma('synchronous = NORMAL');

@@ -1,8 +1,11 @@
 // Runs PRAGMA quick_check on its own read-only connection, off the opening thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { lowerThisThreadPriority } from '../background-thread.js';
 
-const { path } = workerData as { path: string };
+const { path, background } = workerData as { path: string; background: boolean };
+// Nobody waits for a background check: it must not take a core from the engine's event loop.
+if (background) lowerThisThreadPriority();
 let result: { problems: string[] } | { error: string; code: string | undefined };
 try {
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
