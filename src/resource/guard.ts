@@ -50,6 +50,8 @@ const INTROSPECTION_TIMEOUT_MS = 5_000;
 const NO_TOKEN = 'This request needs an access token (Authorization: Bearer).';
 /** RFC 6750 §2.1 b64token, after "Bearer" and one or more spaces. */
 const BEARER_CREDENTIALS = /^ +([A-Za-z0-9\-._~+/]+=*)$/;
+/** How clients write it: the scheme as RFC 6750 spells it and one space. */
+const BEARER_PREFIX = 'Bearer ';
 
 /**
  * RFC 6750 bearer-token checks for a resource server, with everything local: PASETO v4.public
@@ -115,7 +117,7 @@ export class BearerGuard {
 
   /** `authorization` is the raw Authorization header value (undefined if absent). */
   async authenticate(authorization: string | undefined, requiredScopes: readonly string[] = []): Promise<GuardResult> {
-    const token = bearerToken(authorization);
+    const token = this.rememberedText(authorization) ?? bearerToken(authorization);
     if (typeof token !== 'string') return token;
     let verified: Verified;
     try {
@@ -133,6 +135,16 @@ export class BearerGuard {
       return bearerFailure(403, 'insufficient_scope', `The token lacks the scope ${missing.join(' ')}.`, requiredScopes);
     }
     return { ok: true, claims: verified.claims as AccessTokenClaims, scope: verified.scope as string[] };
+  }
+
+  /**
+   * The token of `Bearer <token>` when that token is remembered: it passed bearerToken's checks
+   * before, so they need not run again on every request of a client that reuses its token.
+   */
+  private rememberedText(authorization: string | undefined): string | undefined {
+    if (!authorization?.startsWith(BEARER_PREFIX)) return undefined;
+    const token = authorization.slice(BEARER_PREFIX.length);
+    return this.verified.has(token) ? token : undefined;
   }
 
   /** A remembered token still within its times and its key's window; undefined if none is remembered. */
