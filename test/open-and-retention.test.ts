@@ -124,6 +124,22 @@ describe('retention through the index on when sessions ended', () => {
         });
         expect(db.prepare("SELECT value FROM meta WHERE key = 'tokens_pruned_from'").pluck().get()).toBe(String(now));
         expect(db.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(2501);
+
+        // A session past its refresh deadline whose last access token is still valid has not ended:
+        // its tokens stay until that token expires, though the prune has passed its deadline.
+        const lingering = randomUUID();
+        db.prepare(
+          `INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at, access_expires_at)
+           VALUES (?, ?, 'desktop', '', ?, ?, ?, ?)`,
+        ).run(lingering, userId, now - DAY_MS, now - 600_000, now - 600_000, now + 1_200_000);
+        addToken.run(randomBytes(32), lingering, now - 600_000);
+        clock.advance(60);
+        await engine.rotateSigningKey();
+        expect(db.prepare('SELECT count(*) FROM refresh_tokens WHERE session_id = ?').pluck().get(lingering)).toBe(1);
+        clock.advance(1200);
+        await engine.rotateSigningKey();
+        await vi.waitFor(() => expect(db.prepare('SELECT count(*) FROM refresh_tokens WHERE session_id = ?').pluck().get(lingering)).toBe(0));
+        expect(db.prepare('SELECT count(*) FROM refresh_tokens WHERE session_id = ?').pluck().get(liveSession)).toBe(1);
         // The live session still refreshes.
         const signIn = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'Alice', password: PASSWORD });
         await expect(engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: signIn.refresh_token! })).resolves.toHaveProperty('access_token');

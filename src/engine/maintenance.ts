@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { pruneAudit } from '../security/audit-checkpoint.js';
 import type { EngineContext } from './context.js';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS } from './policy.js';
 
 /** Sessions whose token hashes one transaction drops at most (a few milliseconds of work). */
 const TOKEN_PRUNE_BATCH = 1000;
@@ -13,22 +14,28 @@ const TOKEN_PRUNE_BATCH = 1000;
  */
 export function pruneExpired(ctx: EngineContext): void {
   const now = ctx.clock.now();
-  const tokensDone = ctx.db.transaction(() => {
+  const next = ctx.db.transaction(() => {
     ctx.sessions.pruneSessionsEndedBefore(now - ctx.policy.sessionRetentionSeconds * 1000);
     ctx.revocations.prune(now);
     ctx.throttle.prune(now);
-    return ctx.sessions.pruneEndedTokens(now, TOKEN_PRUNE_BATCH);
+    return pruneTokens(ctx, now);
   })();
   pruneAudit(ctx);
-  if (!tokensDone) {
-    ctx.track(pruneTokenBacklog(ctx, now).catch((error: Error) => process.emitWarning(`gatehouse: pruning token hashes failed: ${error.message}`)));
+  if (next !== undefined) {
+    ctx.track(pruneTokenBacklog(ctx, now, next).catch((error: Error) => process.emitWarning(`gatehouse: pruning token hashes failed: ${error.message}`)));
   }
 }
 
-async function pruneTokenBacklog(ctx: EngineContext, now: number): Promise<void> {
-  const batch = ctx.db.transaction(() => ctx.sessions.pruneEndedTokens(now, TOKEN_PRUNE_BATCH));
-  do {
+function pruneTokens(ctx: EngineContext, now: number, from?: number): number | undefined {
+  return ctx.sessions.pruneEndedTokens(now, TOKEN_PRUNE_BATCH, MAX_ACCESS_TOKEN_TTL_SECONDS * 1000, from);
+}
+
+async function pruneTokenBacklog(ctx: EngineContext, now: number, from: number): Promise<void> {
+  const batch = ctx.db.transaction((start: number) => pruneTokens(ctx, now, start));
+  let next: number | undefined = from;
+  while (next !== undefined) {
     await nextTurn();
     if (ctx.closed) return;
-  } while (!batch());
+    next = batch(next);
+  }
 }
