@@ -450,6 +450,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     };
     engine = new Engine(ctx, installationId, issuer, audience);
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
+    // Damage found while the engine was starting: refuse the file, as an open that waited would.
+    if (backgroundCheck?.failure?.code === 'corrupt') throw backgroundCheck.failure;
     engine.startWatching();
     if (backgroundCheck) engine.watchIntegrity(backgroundCheck);
     return engine;

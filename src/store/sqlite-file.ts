@@ -37,6 +37,8 @@ export interface OpenedSqliteFile {
 export interface BackgroundCheck {
   /** Rejects with a StoreError: `corrupt` if the file is damaged. Resolves if not, or once stopped. */
   readonly outcome: Promise<void>;
+  /** The outcome's error, once it has failed: an opener still opening can refuse the file. */
+  failure: StoreError | undefined;
   /** Ends the check (before the database closes). */
   stop(): Promise<void>;
 }
@@ -226,13 +228,19 @@ function checkInBackground(path: string): BackgroundCheck {
       if (!stopped) throw asStoreError(error, path);
     },
   );
-  return {
+  const background: BackgroundCheck = {
     outcome,
+    failure: undefined,
     stop: async () => {
       stopped = true;
       await check.stop();
     },
   };
+  // Also makes the outcome handled from the start: the opener watches it only once it is open.
+  outcome.catch((error: StoreError) => {
+    background.failure = error;
+  });
+  return background;
 }
 
 function intact(problems: string[]): boolean {
