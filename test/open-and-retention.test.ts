@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { setTimeout } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { EngineClosedError, openEngine, StoreError, type Engine } from '../dist/index.js';
@@ -70,6 +71,25 @@ describe('opening a file its last connection closed cleanly', () => {
     // Nothing vouches for the damaged file: the next open checks it first, and refuses it.
     expect(metaValue(path, 'closed_cleanly')).toBeUndefined();
     await expect(openEngine({ path, clock, hashWorkers: 1 })).rejects.toMatchObject({ name: 'StoreError', code: 'corrupt' });
+  });
+
+  it('refuses the file from openEngine when the check finds damage before the engine has started', async () => {
+    const { path, clock } = await closedCleanly();
+    damagePageInPlace(path, 'users');
+    // Slow enough for the check of this small file to end while the engine makes its signing key.
+    const slowProtector = {
+      protect: async (secret: Uint8Array) => {
+        await setTimeout(2000);
+        return secret;
+      },
+      unprotect: async (blob: Uint8Array) => blob,
+    };
+    await expect(openEngine({ path, clock, hashWorkers: 1, keyProtector: slowProtector })).rejects.toMatchObject({
+      name: 'StoreError',
+      code: 'corrupt',
+      message: expect.stringMatching(/is damaged \(.+\); found after it was opened/),
+    });
+    expect(metaValue(path, 'closed_cleanly')).toBeUndefined();
   });
 
   it('checks before opening when another connection left frames in the WAL', async () => {
