@@ -50,6 +50,8 @@ const INTROSPECTION_TIMEOUT_MS = 5_000;
 const NO_TOKEN = 'This request needs an access token (Authorization: Bearer).';
 /** RFC 6750 §2.1 b64token, after "Bearer" and one or more spaces. */
 const BEARER_CREDENTIALS = /^ +([A-Za-z0-9\-._~+/]+=*)$/;
+/** The same b64token alone. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** How clients write it: the scheme as RFC 6750 spells it and one space. */
 const BEARER_PREFIX = 'Bearer ';
 
@@ -117,7 +119,7 @@ export class BearerGuard {
 
   /** `authorization` is the raw Authorization header value (undefined if absent). */
   async authenticate(authorization: string | undefined, requiredScopes: readonly string[] = []): Promise<GuardResult> {
-    const token = this.rememberedText(authorization) ?? bearerToken(authorization);
+    const token = this.bearer(authorization);
     if (typeof token !== 'string') return token;
     let verified: Verified;
     try {
@@ -138,13 +140,16 @@ export class BearerGuard {
   }
 
   /**
-   * The token of `Bearer <token>` when that token is remembered: it passed bearerToken's checks
-   * before, so they need not run again on every request of a client that reuses its token.
+   * The token of the Authorization header, or the refusal. Written the usual way (`Bearer ` and the
+   * token), the token is checked once — not at all if it is remembered, having passed before — and
+   * the string checked is the one the cache then looks up, so its hash is computed only once.
    */
-  private rememberedText(authorization: string | undefined): string | undefined {
-    if (!authorization?.startsWith(BEARER_PREFIX)) return undefined;
-    const token = authorization.slice(BEARER_PREFIX.length);
-    return this.verified.has(token) ? token : undefined;
+  private bearer(authorization: string | undefined): string | GuardFailure {
+    if (authorization?.startsWith(BEARER_PREFIX)) {
+      const token = authorization.slice(BEARER_PREFIX.length);
+      if (this.verified.has(token) || B64TOKEN.test(token)) return token;
+    }
+    return bearerToken(authorization);
   }
 
   /** A remembered token still within its times and its key's window; undefined if none is remembered. */
