@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openEngine } from '../dist/index.js';
 import { openDatabase } from '../dist/store/database.js';
+import { SessionRepository } from '../dist/store/sessions.js';
+import { markClosedCleanly } from '../dist/store/sqlite-file.js';
 import { fillAuthDatabase } from './lib/fill.mjs';
 import { addUsers, benchEngine, CLIENT_ID, fileBytes, insertSessions, PASSWORD, phcHash, SCOPE, scratchDir } from './lib/fixtures.mjs';
 import { instrumentSqlite } from './lib/sqlite-timing.mjs';
@@ -55,9 +57,23 @@ export async function measure({ quick }) {
   await emptyEngine.close();
   const emptyTokens = insertSessions(emptyPath, { userIds: emptyUserIds, count: refreshes + 20 });
 
-  // openEngine on each, closed again at once, three times; then its parts, on the same files:
-  // openDatabase (vet with the quick_check worker, open, pragmas, migrate) and that worker alone.
-  // What openEngine adds to openDatabase is the first signing key with its retention prune.
+  // The first open of each file is as after a crash: the bench deletes the clean-close mark the
+  // engine left (the fill kept it: it changes the file in place and leaves no WAL), so that open
+  // waits for the whole-file quick_check. Then openEngine on each, closed again at once, three times —
+  // the figure: an app restarting after a clean shutdown. Then its parts, on the same files:
+  // openDatabase (vet, open, pragmas, migrate; each closed with the engine's clean-close mark), and
+  // the quick_check worker alone (what an open after an unclean close waits for). What openEngine
+  // adds to openDatabase is the first signing key with its retention prune.
+  const firstOpen = {};
+  for (const [name, path] of [['full', fullPath], ['empty', emptyPath]]) {
+    const db = new Database(path);
+    db.prepare("DELETE FROM meta WHERE key = 'closed_cleanly'").run();
+    db.close();
+    t0 = performance.now();
+    const engine = await openEngine({ path, hashWorkers: 1 });
+    firstOpen[name] = round(performance.now() - t0, 0);
+    await engine.close();
+  }
   const openTimes = { full: [], empty: [] };
   const dbTimes = { full: [], empty: [] };
   const checkTimes = { full: [], empty: [] };
@@ -67,14 +83,20 @@ export async function measure({ quick }) {
       const engine = await openEngine({ path, hashWorkers: 1 });
       openTimes[name].push(performance.now() - t0);
       await engine.close();
+    }
+  }
+  for (let i = 0; i < opens; i++) {
+    for (const [name, path] of [['full', fullPath], ['empty', emptyPath]]) {
       t0 = performance.now();
       const { db } = await openDatabase(path);
       dbTimes[name].push(performance.now() - t0);
+      markClosedCleanly(db, path);
       db.close();
       checkTimes[name].push(await quickCheckWorker(path));
     }
   }
   const partsOf = (name) => ({
+    first_open_without_mark: firstOpen[name],
     open_engine: round(median(openTimes[name]), 0),
     open_database: round(median(dbTimes[name]), 0),
     quick_check_worker: round(median(checkTimes[name]), 0),
@@ -153,9 +175,11 @@ export async function measure({ quick }) {
           `sign-in p50 ${round(median(signIns.full), 0)} vs ${round(median(signIns.empty), 0)} ms (${signInPairs} pairs, ratio ${round(signInRatio, 3)}), ` +
           `refresh p50 ${round(median(refreshTimes.full), 2)} vs ${round(median(refreshTimes.empty), 2)} ms (${refreshes} each, ratio ${round(refreshRatio, 3)}; ` +
           `its transaction's statements ${round(median(statements.full), 3)} vs ${round(median(statements.empty), 3)} ms, its commit ${round(median(commits.full), 2)} vs ${round(median(commits.empty), 2)} ms). ` +
-          `openEngine ${round(openMs, 0)} ms at that size (empty file: ${emptyParts.open_engine} ms): openDatabase ${parts.open_database} ms ` +
+          `openEngine after a clean close ${round(openMs, 0)} ms at that size (empty file: ${emptyParts.open_engine} ms; ` +
+          `the first open, without the mark (as after a crash), with the whole-file check: ${parts.first_open_without_mark} ms, empty ${emptyParts.first_open_without_mark} ms): openDatabase ${parts.open_database} ms ` +
           `(${emptyParts.open_database}), of which its quick_check worker ${parts.quick_check_worker} ms (${emptyParts.quick_check_worker}); ` +
-          `first signing key with retention prune ${parts.first_key_and_prune} ms (${emptyParts.first_key_and_prune}), (its prune statements timed apart on the same file: ${parts.prune} ms).`,
+          `first signing key with retention prune ${parts.first_key_and_prune} ms (${emptyParts.first_key_and_prune}), (its prune statements timed apart on the same file: ${parts.prune} ms; ` +
+          `a token backlog from before the index: ${parts.token_backlog_batch_of_1000} ms a batch, ${parts.token_backlog_at_once} ms at once).`,
       },
     };
   } finally {
@@ -185,28 +209,43 @@ function rowCountsOf(path) {
 }
 
 /**
- * The retention statements that run when the engine starts its first signing key (sessions.prune),
- * timed in a transaction rolled back here, so nothing changes.
+ * The retention statements that run when the engine starts its first signing key, timed in
+ * transactions rolled back here, so nothing changes: the session prune, and the token prune as
+ * the engine finds it (from the mark the fill left), then from the start of time — a database from
+ * before the index — its first batch and the whole backlog in one go.
  */
 function pruneStatements(path) {
   const db = new Database(path);
+  const sessions = new SessionRepository(db);
   const now = Date.now();
-  try {
+  const timedRolledBack = (fn) => {
     db.exec('BEGIN IMMEDIATE');
-    let t0 = performance.now();
-    db.prepare(
-      `DELETE FROM refresh_tokens WHERE session_id IN
-         (SELECT id FROM sessions WHERE revoked_at IS NOT NULL OR max(expires_at, access_expires_at) <= ?)`,
-    ).run(now);
-    const pruneTokens = performance.now() - t0;
-    t0 = performance.now();
-    db.prepare('DELETE FROM sessions WHERE coalesce(revoked_at, max(expires_at, access_expires_at)) <= ?').run(now - 30 * 86_400_000);
-    const pruneSessions = performance.now() - t0;
-    db.exec('ROLLBACK');
+    try {
+      const start = performance.now();
+      fn();
+      return round(performance.now() - start, 1);
+    } finally {
+      db.exec('ROLLBACK');
+    }
+  };
+  const fromStart = () => db.prepare("DELETE FROM meta WHERE key = 'tokens_pruned_from'").run();
+  try {
+    const pruneSessions = timedRolledBack(() => sessions.pruneSessionsEndedBefore(now - 30 * 86_400_000));
+    const pruneTokens = timedRolledBack(() => sessions.pruneEndedTokens(now, 1000, 3_600_000));
+    const backlogBatch = timedRolledBack(() => {
+      fromStart();
+      sessions.pruneEndedTokens(now, 1000, 3_600_000);
+    });
+    const backlogAtOnce = timedRolledBack(() => {
+      fromStart();
+      sessions.pruneEndedTokens(now, 10_000_000, 3_600_000);
+    });
     return {
-      prune: round(pruneTokens + pruneSessions, 0),
-      prune_refresh_tokens: round(pruneTokens, 0),
-      prune_sessions: round(pruneSessions, 0),
+      prune: round(pruneTokens + pruneSessions, 1),
+      prune_refresh_tokens: pruneTokens,
+      prune_sessions: pruneSessions,
+      token_backlog_batch_of_1000: backlogBatch,
+      token_backlog_at_once: backlogAtOnce,
     };
   } finally {
     db.close();

@@ -434,6 +434,31 @@ describe('the node:crypto v4.public verifier', () => {
     }
   });
 
+  it('parses only the one canonical base64url spelling of payload and footer, whatever their length', async () => {
+    const { secretKey } = await v4.GenerateKeyPair();
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const checkedLeftOvers = new Set<number>();
+    for (let n = 0; n < 3; n++) {
+      // Payload and footer lengths of each remainder mod 3, so each leaves 0, 2 or 3 characters over.
+      const footer = new TextEncoder().encode(`{"kid":"k4.pid.${'A'.repeat(44)}","p":"${'x'.repeat(n)}"}`);
+      const token = await v4.Sign(secretKey, { sub: 'alice', pad: 'y'.repeat(n) }, { footer });
+      expect(parseV4Public(token)).toBeDefined();
+      const payloadEnd = token.lastIndexOf('.');
+      for (const end of [payloadEnd, token.length]) {
+        checkedLeftOvers.add((end - (end === payloadEnd ? 'v4.public.'.length : payloadEnd + 1)) % 4);
+        const last = end - 1;
+        const spellings = [...alphabet].map((c) => token.slice(0, last) + c + token.slice(last + 1));
+        // Other characters change the bytes (a bad signature later) or only unused bits (refused here).
+        const sameBytes = spellings.filter((variant) => {
+          const segment = (t: string) => (end === payloadEnd ? t.slice('v4.public.'.length, payloadEnd) : t.slice(payloadEnd + 1));
+          return Buffer.from(segment(variant), 'base64url').equals(Buffer.from(segment(token), 'base64url'));
+        });
+        expect(sameBytes.filter((variant) => parseV4Public(variant) !== undefined)).toEqual([token]);
+      }
+    }
+    expect([...checkedLeftOvers].sort()).toEqual([0, 2, 3]);
+  });
+
   it('agrees with paseto\'s Verify on tokens paseto signed and on hundreds of mutations of them', async () => {
     const { publicKey, secretKey } = await v4.GenerateKeyPair();
     const key = importK4Public(await v4.ExportPublicKey(publicKey));

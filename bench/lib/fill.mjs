@@ -12,7 +12,7 @@ const DAY = 86_400_000;
  *   - `liveSessions` live sessions, each with `tokensPerSession` refresh-token rows (all used but the
  *     newest: the used ones stay for reuse detection while the session lives);
  *   - `endedSessions` sessions signed out within the retention window, whose token rows the engine
- *     has already pruned.
+ *     has already pruned (and the mark in `meta` saying how far its token prune has got).
  * Returns the plaintext current refresh tokens of the first `keep` live sessions (and their users).
  */
 export function fillAuthDatabase(path, { users, liveSessions, tokensPerSession, endedSessions, clientId, scope, passwordHash, keep, now = Date.now() }) {
@@ -89,6 +89,10 @@ export function fillAuthDatabase(path, { users, liveSessions, tokensPerSession, 
       for (const row of tokens) insertToken.run(...row);
       for (const row of keptTokens) insertToken.run(...row);
       for (const { sql } of indexes) db.exec(sql);
+      // Where the engine's token prune has got to: every session that ended before now.
+      db.prepare("INSERT INTO meta (key, value) VALUES ('tokens_pruned_from', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+        String(now),
+      );
     })();
     db.pragma('journal_mode = WAL');
   } finally {

@@ -17,7 +17,8 @@ export function threads() {
 /**
  * Diagnostic only: runs `work`, then gives the `count` threads (other than this one) that used the
  * most CPU during it — the hash workers, when work is sign-ins — the nice value `nice` (Linux
- * setpriority applies to one thread). Returns how many it reniced.
+ * setpriority applies to one thread). Returns how many it reniced; throws if it may not (a lower
+ * nice value than a thread has needs CAP_SYS_NICE).
  */
 export async function reniceBusiestThreads(work, count, nice) {
   const before = new Map(threads().map((t) => [t.tid, t.cpu]));

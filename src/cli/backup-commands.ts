@@ -62,7 +62,8 @@ export async function restore({ io, args, json, db }: CommandContext): Promise<v
       const opened = await openSqliteFile(records, RECORDS_SCHEMA).catch((error: unknown) => {
         throw toCliError(error, records, dataSource);
       });
-      opened.close();
+      await opened.backgroundCheck?.stop();
+      opened.db.close();
       checked(records, dataSource, RECORDS_SCHEMA);
     }
     await refuseWhileHostsRun(db); // one may have started meanwhile

@@ -29,6 +29,8 @@ import { PasswordHasher } from '../passwords/hasher.js';
 import { AuditRepository, type AuditRow } from '../store/audit.js';
 import { ClientRepository } from '../store/clients.js';
 import { openDatabase } from '../store/database.js';
+import type { StoreError } from '../store/errors.js';
+import { markClosedCleanly, type BackgroundCheck } from '../store/sqlite-file.js';
 import { RevocationRepository } from '../store/revocations.js';
 import { SessionRepository } from '../store/sessions.js';
 import { SigningKeyRepository } from '../store/signing-keys.js';
@@ -91,6 +93,11 @@ export interface EngineEvents {
   audit: [rows: AuditRow[]];
   /** This engine signed and recorded an audit checkpoint (announced after the events it vouches for). */
   checkpoint: [checkpoint: AuditCheckpoint];
+  /**
+   * The integrity check that runs after an open on a clean-close mark found the file damaged
+   * (StoreError `corrupt`). The engine is closing itself: every call after this fails.
+   */
+  damaged: [error: StoreError];
 }
 
 /**
@@ -107,6 +114,8 @@ export class Engine {
   private closing: Promise<void> | undefined;
   private feed: ChangeFeed | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
+  private integrityCheck: BackgroundCheck | undefined;
+  private damaged = false;
 
   /** @internal Use openEngine(). */
   constructor(
@@ -280,6 +289,7 @@ export class Engine {
   private async shutDown(): Promise<void> {
     this.ctx.closed = true;
     clearInterval(this.watchTimer);
+    await this.integrityCheck?.stop();
     await this.ctx.keys.stop();
     // Work may start more work (a sign-in schedules a rehash): wait until none is left.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -287,9 +297,25 @@ export class Engine {
     this.ctx.keys.retireUnsaved();
     await this.ctx.hasher.close();
     await this.ctx.durability?.close();
-    this.ctx.timeMark.raise(this.ctx.clock.mark);
+    // A damaged file gets no more writes, and no mark that would vouch for it.
+    if (!this.damaged) {
+      this.ctx.timeMark.raise(this.ctx.clock.mark);
+      if (this.ctx.durability) markClosedCleanly(this.ctx.db, this.ctx.durability.path);
+    }
     this.auditAnnouncer.flush();
     this.ctx.db.close();
+  }
+
+  /** @internal Closes the engine if the integrity check running after its open finds damage. */
+  watchIntegrity(check: BackgroundCheck): void {
+    this.integrityCheck = check;
+    check.outcome.catch((error: StoreError) => {
+      process.emitWarning(`gatehouse: ${error.message}`);
+      if (error.code !== 'corrupt') return;
+      this.damaged = true;
+      this.emit('damaged', error);
+      void this.close().catch((closing: Error) => process.emitWarning(`gatehouse: closing after damage failed: ${closing.message}`));
+    });
   }
 
   /** @internal */
@@ -399,7 +425,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const sqliteBinding = checkSqliteBinding(options.sqliteBinding, 'options.sqliteBinding');
   const policy = resolvePolicy(options.policy);
   const pool = new HashPool(options.hashWorkers, policy.lockout.maxQueuedChecks);
-  const { db, installationId } = await openDatabase(options.path, sqliteBinding);
+  const { db, installationId, backgroundCheck } = await openDatabase(options.path, sqliteBinding);
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
   let engine: Engine | undefined;
@@ -469,9 +495,13 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     );
     engine = new Engine(ctx, announcer, installationId, issuer, audience, sqliteBinding);
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
+    // Damage found while the engine was starting: refuse the file, as an open that waited would.
+    if (backgroundCheck?.failure?.code === 'corrupt') throw backgroundCheck.failure;
     engine.startWatching();
+    if (backgroundCheck) engine.watchIntegrity(backgroundCheck);
     return engine;
   } catch (error) {
+    await backgroundCheck?.stop();
     await durability?.close();
     db.close();
     throw error;

@@ -60,6 +60,8 @@ export type PolicyOptions = Partial<Omit<Policy, Sections>> & {
 
 /** Upper bound of clockLeewaySeconds (see MAX_LEEWAY_MS). */
 export const MAX_CLOCK_LEEWAY_SECONDS = 300;
+/** The longest access-token lifetime a policy may set. */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
 
 export const DEFAULT_POLICY: Readonly<Policy> = deepFreeze({
   accessTokenTtlSeconds: 300,
@@ -84,7 +86,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = deepFreeze({
 
 const DAY = 86400;
 const SECONDS: ReadonlyArray<[keyof Policy, number, number]> = [
-  ['accessTokenTtlSeconds', 30, 3600],
+  ['accessTokenTtlSeconds', 30, MAX_ACCESS_TOKEN_TTL_SECONDS],
   ['refreshIdleSeconds', 60, 365 * DAY],
   ['refreshAbsoluteSeconds', 60, 365 * DAY],
   ['keyRotationSeconds', 600, 365 * DAY],

@@ -86,8 +86,8 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
       requireHostHeader: false,
     },
     (req, res) => {
+      // Replaced by the connection's next request; a finished one no longer counts (see answering).
       inProgress.set(req.socket, res);
-      res.once('finish', () => inProgress.get(req.socket) === res && inProgress.delete(req.socket));
       void answer(req).then((reply) => {
         if (reply && !req.socket.destroyed) send(req, res, reply, closing !== undefined);
       });
@@ -112,7 +112,7 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
   // Requests node:http cannot hand us (unparsable, headers too large, too slow): it gives only the
   // socket, so the answer is written as bytes, with the same JSON body as any other error.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable || inProgress.get(socket)?.headersSent) {
+    if (error.code === 'ECONNRESET' || !socket.writable || answering(inProgress.get(socket))) {
       socket.destroy();
       return;
     }
@@ -150,6 +150,11 @@ export async function startLoopbackServer(options: LoopbackOptions): Promise<Loo
       return closing;
     },
   };
+}
+
+/** Whether a response has begun and not finished: nothing else may be written on its connection. */
+function answering(res: ServerResponse | undefined): boolean {
+  return res !== undefined && res.headersSent && !res.writableFinished;
 }
 
 /** Answers on a connection node:http has given up parsing, then closes it once the answer is out. */

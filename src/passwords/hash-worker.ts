@@ -1,10 +1,13 @@
 // Runs argon2id off the calling thread: one derivation per message, nothing kept between them.
 import { parentPort } from 'node:worker_threads';
 import { argon2id } from '@noble/hashes/argon2.js';
+import { lowerThisThreadPriority } from '../background-thread.js';
 import type { DeriveRequest, DeriveResponse } from './hash-protocol.js';
 
 if (!parentPort) throw new Error('hash-worker must run in a worker thread');
 const port = parentPort;
+// Hashing takes whole cores for hundreds of milliseconds: the event loop must not wait behind it.
+lowerThisThreadPriority();
 
 port.on('message', (request: DeriveRequest) => {
   let response: DeriveResponse;

@@ -50,6 +50,10 @@ const INTROSPECTION_TIMEOUT_MS = 5_000;
 const NO_TOKEN = 'This request needs an access token (Authorization: Bearer).';
 /** RFC 6750 §2.1 b64token, after "Bearer" and one or more spaces. */
 const BEARER_CREDENTIALS = /^ +([A-Za-z0-9\-._~+/]+=*)$/;
+/** The same b64token alone. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** How clients write it: the scheme as RFC 6750 spells it and one space. */
+const BEARER_PREFIX = 'Bearer ';
 
 /**
  * RFC 6750 bearer-token checks for a resource server, with everything local: PASETO v4.public
@@ -115,7 +119,7 @@ export class BearerGuard {
 
   /** `authorization` is the raw Authorization header value (undefined if absent). */
   async authenticate(authorization: string | undefined, requiredScopes: readonly string[] = []): Promise<GuardResult> {
-    const token = bearerToken(authorization);
+    const token = this.bearer(authorization);
     if (typeof token !== 'string') return token;
     let verified: Verified;
     try {
@@ -133,6 +137,19 @@ export class BearerGuard {
       return bearerFailure(403, 'insufficient_scope', `The token lacks the scope ${missing.join(' ')}.`, requiredScopes);
     }
     return { ok: true, claims: verified.claims as AccessTokenClaims, scope: verified.scope as string[] };
+  }
+
+  /**
+   * The token of the Authorization header, or the refusal. Written the usual way (`Bearer ` and the
+   * token), the token is checked once — not at all if it is remembered, having passed before — and
+   * the string checked is the one the cache then looks up, so its hash is computed only once.
+   */
+  private bearer(authorization: string | undefined): string | GuardFailure {
+    if (authorization?.startsWith(BEARER_PREFIX)) {
+      const token = authorization.slice(BEARER_PREFIX.length);
+      if (this.verified.has(token) || B64TOKEN.test(token)) return token;
+    }
+    return bearerToken(authorization);
   }
 
   /** A remembered token still within its times and its key's window; undefined if none is remembered. */

@@ -63,7 +63,7 @@ export class RecordStore {
 
   /** Opens (creating, 0600, if needed) the records file; refuses files that are not one (StoreError). */
   static async open(path: string, options: RecordStoreOptions = {}): Promise<RecordStore> {
-    const db = await openSqliteFile(path, RECORDS_SCHEMA, options.sqliteBinding);
+    const { db } = await openSqliteFile(path, RECORDS_SCHEMA, options.sqliteBinding);
     return new RecordStore(db, options.clock ?? systemClock);
   }
 

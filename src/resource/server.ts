@@ -32,13 +32,12 @@ export async function startResourceServer(options: ResourceServerOptions): Promi
 
   async function handle(req: IncomingMessage): Promise<Reply> {
     if (!guard.ready) return { ...unavailable('The service is starting.'), headers: { 'Retry-After': '1' } };
-    const url = new URL(req.url!, 'http://127.0.0.1');
-    const resolved = resolveRoute(url.pathname);
+    const { resolved, query } = target(req.url!);
     if (resolved && req.method === 'OPTIONS') return preflight(resolved.route.methods);
     const { route, id } = resolved ?? {};
     const handler = routeFor(route, req.method).handlers[req.method!]!;
     // RFC 6750 §2: this service takes the token from the Authorization header only.
-    if (url.searchParams.has('access_token')) return bearerReply(tokenOutsideHeader());
+    if (query.has('access_token')) return bearerReply(tokenOutsideHeader());
     if (hasMediaType(req, FORM)) {
       if ([...(await readForm(req))].some(([name]) => name === 'access_token')) return bearerReply(tokenOutsideHeader());
     }
@@ -46,7 +45,7 @@ export async function startResourceServer(options: ResourceServerOptions): Promi
     if (!result.ok) return bearerReply(result);
     return handler.run({
       req,
-      query: url.searchParams,
+      query,
       claims: result.claims,
       scope: result.scope,
       records,
@@ -57,6 +56,21 @@ export async function startResourceServer(options: ResourceServerOptions): Promi
 
   const { port, log } = options;
   return startLoopbackServer({ port, allowedOrigins: options.allowedOrigins, log, name: 'resource', handle, headersFor: (req) => corsHeaders(req, allowedOrigins) });
+}
+
+/** A path URL parsing leaves as it is: no query, dot segments, escapes or other characters it rewrites. */
+const PLAIN_PATH = /^[\w/-]+$/;
+
+/**
+ * The route of a request target and its query. A plain path (the common case) is taken as it is;
+ * anything else is parsed as a URL, which normalises the path.
+ */
+function target(requestTarget: string): { resolved: ReturnType<typeof resolveRoute>; query: URLSearchParams } {
+  if (PLAIN_PATH.test(requestTarget) && !requestTarget.startsWith('//')) {
+    return { resolved: resolveRoute(requestTarget), query: new URLSearchParams() };
+  }
+  const url = new URL(requestTarget, 'http://127.0.0.1');
+  return { resolved: resolveRoute(url.pathname), query: url.searchParams };
 }
 
 function bearerReply(failure: GuardFailure): Reply {

@@ -31,7 +31,7 @@ export class Durability {
 
   constructor(
     private readonly db: Database,
-    private readonly path: string,
+    readonly path: string,
     warn: (message: string) => void,
     /** The native module the checkpoint worker's connection loads (see checkSqliteBinding). */
     binding?: string | undefined,

@@ -2,6 +2,19 @@ import type { Database } from 'better-sqlite3';
 import { eventHash, genesisHash, type ChainedEvent } from '../security/audit-chain.js';
 
 /**
+ * When a session ended, or will: signed out (revoked_at), or else once neither its refresh token
+ * (expires_at) nor the last access token issued in it (access_expires_at) can be used.
+ */
+export const SESSION_ENDED_AT = 'coalesce(revoked_at, max(expires_at, access_expires_at))';
+/**
+ * The same without the access token, as migration 3 indexes it (statements must spell it exactly so
+ * for SQLite to use the index): never later than SESSION_ENDED_AT, earlier by at most an access
+ * token's lifetime. Unlike access_expires_at, neither column changes when a session is refreshed,
+ * so refreshes never rewrite the index.
+ */
+export const SESSION_ENDED_BY_REFRESH_AT = 'coalesce(revoked_at, expires_at)';
+
+/**
  * Forward-only schema migrations. Migration N takes the schema from user_version N-1 to N; each runs
  * in its own write transaction together with the user_version bump. Never edit a shipped one.
  */
@@ -130,6 +143,11 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       previous = eventHash(previous, event);
       setHash.run(previous, event.id);
     }
+  },
+  // 3: retention by index: when each session ended, near enough, so that pruning reads only the
+  // sessions it deletes (and those whose last access token is still valid).
+  (db) => {
+    db.exec(`CREATE INDEX sessions_ended ON sessions(${SESSION_ENDED_BY_REFRESH_AT});`);
   },
 ];
 

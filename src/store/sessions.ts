@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SessionEndReason, SessionInfo } from '../contracts.js';
+import { SESSION_ENDED_AT, SESSION_ENDED_BY_REFRESH_AT as ENDED_BY_REFRESH_AT } from './migrations.js';
 import { splitList } from './space-list.js';
 
 export interface SessionRow {
@@ -37,6 +38,9 @@ export class SessionRepository {
   private readonly liveIdsStmt: Statement<[number], string>;
   private readonly listAll: Statement<[], SessionListRow>;
   private readonly listOfUser: Statement<[string], SessionListRow>;
+  private readonly tokensPrunedFrom: Statement<[], number>;
+  private readonly setTokensPrunedFrom: Statement;
+  private readonly endedAtOffset: Statement<[number, number, number], number>;
   private readonly pruneTokens: Statement;
   private readonly pruneSessions: Statement;
 
@@ -65,14 +69,25 @@ export class SessionRepository {
     const list = `SELECT s.*, u.username FROM sessions s JOIN users u ON u.id = s.user_id`;
     this.listAll = db.prepare(`${list} ORDER BY s.created_at DESC`);
     this.listOfUser = db.prepare(`${list} WHERE s.user_id = ? ORDER BY s.created_at DESC`);
-    // Ended sessions keep their rows (for listing and audit) but need no token hashes any more.
+    // Ended sessions keep their rows (for listing and audit) but need no token hashes any more. A
+    // prune goes through the sessions in the order of the index on when they ended, near enough,
+    // from where the last one stopped (less an access token's lifetime, the most the index can be
+    // early by). A session's entry never moves before a prune that saw it live: revoking sets it to
+    // now, and an expiry still to come is later than now.
+    this.tokensPrunedFrom = db
+      .prepare("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'tokens_pruned_from'")
+      .pluck() as Statement<[], number>;
+    this.setTokensPrunedFrom = db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('tokens_pruned_from', @ms) ON CONFLICT (key) DO UPDATE SET value = @ms",
+    );
+    this.endedAtOffset = db
+      .prepare(`SELECT ${ENDED_BY_REFRESH_AT} AS ended FROM sessions WHERE ended BETWEEN ? AND ? ORDER BY ended LIMIT 1 OFFSET ?`)
+      .pluck() as Statement<[number, number, number], number>;
     this.pruneTokens = db.prepare(
       `DELETE FROM refresh_tokens WHERE session_id IN
-         (SELECT id FROM sessions WHERE revoked_at IS NOT NULL OR max(expires_at, access_expires_at) <= ?)`,
+         (SELECT id FROM sessions WHERE ${ENDED_BY_REFRESH_AT} BETWEEN ? AND ? AND ${SESSION_ENDED_AT} <= ?)`,
     );
-    this.pruneSessions = db.prepare(
-      'DELETE FROM sessions WHERE coalesce(revoked_at, max(expires_at, access_expires_at)) <= ?',
-    );
+    this.pruneSessions = db.prepare(`DELETE FROM sessions WHERE ${ENDED_BY_REFRESH_AT} <= @before AND ${SESSION_ENDED_AT} <= @before`);
   }
 
   create(session: {
@@ -152,9 +167,26 @@ export class SessionRepository {
     }));
   }
 
-  /** Drops token hashes of ended sessions, and sessions that ended before `endedBefore`. */
-  prune(now: number, endedBefore: number): void {
-    this.pruneTokens.run(now);
-    this.pruneSessions.run(endedBefore);
+  /** Drops sessions that ended before `endedBefore` (their token hashes with them). */
+  pruneSessionsEndedBefore(endedBefore: number): void {
+    this.pruneSessions.run({ before: endedBefore });
+  }
+
+  /**
+   * Drops the token hashes of sessions that ended by `now`, about `batch` sessions at a time (more
+   * only when several share a millisecond). Starts where the last prune stopped, less
+   * `accessTokenMaxMs` (the longest an access token may outlive its session's refresh token), or
+   * `from` (what the previous batch of this prune returned). Returns where the next batch starts,
+   * or undefined once done. The caller runs it in a write transaction.
+   */
+  pruneEndedTokens(now: number, batch: number, accessTokenMaxMs: number, from?: number): number | undefined {
+    const start = from ?? (this.tokensPrunedFrom.get() ?? 0) - accessTokenMaxMs;
+    const batchEnd = this.endedAtOffset.get(start, now, batch);
+    const to = batchEnd ?? now;
+    this.pruneTokens.run(start, to, now);
+    // When done, the next prune starts back from now: a session may still end in this millisecond.
+    const next = batchEnd === undefined ? now : to + 1;
+    this.setTokensPrunedFrom.run({ ms: String(next) });
+    return batchEnd === undefined ? undefined : next;
   }
 }

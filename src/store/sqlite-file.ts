@@ -17,6 +17,32 @@ export interface SqliteSchema {
   migrations: ReadonlyArray<(db: Database) => void>;
   /** Runs once, in migration 1's transaction, after it: what a new file must hold from the start. */
   initialise?: ((db: Database) => void) | undefined;
+  /**
+   * The schema has a `meta (key, value)` table, where `markClosedCleanly` records a clean close:
+   * the next open of that same file skips the whole-file integrity check.
+   */
+  marksCleanClose?: boolean | undefined;
+}
+
+const CLEAN_CLOSE_KEY = 'closed_cleanly';
+
+/** A database opened, and the integrity check still running on it, if the open did not wait for one. */
+export interface OpenedSqliteFile {
+  db: Database;
+  backgroundCheck: BackgroundCheck | undefined;
+}
+
+/**
+ * The whole-file integrity check of a file opened on its clean-close mark, which runs after the
+ * open instead of before it (on a read-only connection in a worker thread at low priority).
+ */
+export interface BackgroundCheck {
+  /** Rejects with a StoreError: `corrupt` if the file is damaged. Resolves if not, or once stopped. */
+  readonly outcome: Promise<void>;
+  /** The outcome's error, once it has failed: an opener still opening can refuse the file. */
+  failure: StoreError | undefined;
+  /** Ends the check (before the database closes). */
+  stop(): Promise<void>;
 }
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
@@ -25,18 +51,20 @@ const BUSY_TIMEOUT_MS = 5000;
 /**
  * Opens (creating if needed) a Gatehouse SQLite file of the given schema. A file that is not SQLite,
  * is damaged, belongs to another application (or is another kind of Gatehouse file) or has a newer
- * schema than this build knows is refused with a StoreError before anything is written to it.
+ * schema than this build knows is refused with a StoreError before anything is written to it. A
+ * file its last connection closed cleanly is opened at once, its whole-file check running after.
  * Every connection, the integrity check's in its worker included, loads SQLite's native module
  * from `binding` when one is given (see checkSqliteBinding).
  */
-export async function openSqliteFile(path: string, schema: SqliteSchema, binding?: string): Promise<Database> {
+export async function openSqliteFile(path: string, schema: SqliteSchema, binding?: string): Promise<OpenedSqliteFile> {
+  let trusted = false;
   if (path !== ':memory:') {
     try {
       prepareFile(path, schema);
     } catch (error) {
       throw asStoreError(error, path);
     }
-    await vet(path, schema, binding);
+    trusted = await vet(path, schema, binding);
   }
   let db: Database;
   try {
@@ -51,7 +79,10 @@ export async function openSqliteFile(path: string, schema: SqliteSchema, binding
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(db, schema);
-    return db;
+    if (!trusted) return { db, backgroundCheck: undefined };
+    // The mark vouches for the file as it was closed: from now on this run may change it.
+    db.prepare(`DELETE FROM meta WHERE key = '${CLEAN_CLOSE_KEY}'`).run();
+    return { db, backgroundCheck: checkInBackground(path, binding) };
   } catch (error) {
     db.close();
     throw asStoreError(error, path);
@@ -123,25 +154,52 @@ function tooNew(path: string, version: number, schema: SqliteSchema): StoreError
  * exactly as it was (closing a read-write connection would checkpoint a leftover WAL into it; a
  * read-only one may leave SQLite's empty -wal and its -shm beside a WAL-mode file). Damage in pages
  * that opening never reads would otherwise go unseen until the first write, so an existing database
- * is read in full, in a worker thread: a large file never stalls the thread that opened it.
+ * is read in full, in a worker thread (a large file never stalls the thread that opened it) —
+ * unless its last connection closed it cleanly (see `markClosedCleanly`), which `true` says.
  */
-async function vet(path: string, schema: SqliteSchema, binding: string | undefined): Promise<void> {
-  let fresh: boolean;
+async function vet(path: string, schema: SqliteSchema, binding: string | undefined): Promise<boolean> {
   try {
+    // Read before SQLite opens the file: a read-only connection may leave an empty -wal behind.
+    const walEmpty = (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0;
+    let fresh: boolean;
+    let marked = false;
     const readOnly = connect(path, { readonly: true, fileMustExist: true }, binding);
     try {
       fresh = checkIdentity(readOnly, path, schema);
+      if (!fresh && schema.marksCleanClose) marked = readCleanCloseMark(readOnly) === fileIdentity(path);
     } finally {
       readOnly.close();
     }
-    if (fresh) return;
-    const problems = await quickCheck(path, binding);
-    if (problems.length !== 1 || problems[0] !== 'ok') {
-      throw new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); it was left untouched.`);
-    }
+    if (fresh) return false;
+    if (marked && walEmpty) return true;
+    const problems = await startQuickCheck(path, false, binding).problems;
+    if (!intact(problems)) throw damaged(path, problems, 'it was left untouched');
+    return false;
   } catch (error) {
     throw asStoreError(error, path);
   }
+}
+
+/**
+ * Records, as the last write before the connection closes, that the file was closed cleanly: the
+ * next open skips the whole-file integrity check if it finds the mark in the same file (device and
+ * inode: a copy or a restored file is checked) with no WAL beside it (a WAL with frames means some
+ * connection did not close cleanly after this one). The open that trusts the mark deletes it.
+ */
+export function markClosedCleanly(db: Database, path: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+    CLEAN_CLOSE_KEY,
+    fileIdentity(path),
+  );
+}
+
+function readCleanCloseMark(db: Database): string | undefined {
+  return db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(CLEAN_CLOSE_KEY) as string | undefined;
+}
+
+function fileIdentity(path: string): string {
+  const { dev, ino } = statSync(path, { bigint: true });
+  return `${dev}:${ino}`;
 }
 
 /** Refuses foreign and too-new files; true if the file is new (nothing in it yet). */
@@ -155,10 +213,14 @@ function checkIdentity(db: Database, path: string, schema: SqliteSchema): boolea
   return fresh;
 }
 
-/** PRAGMA quick_check on a read-only connection in a worker thread: reads every page, writes nothing. */
-function quickCheck(path: string, binding: string | undefined): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(outsideAsar(new URL('./quick-check-worker.js', import.meta.url)), { workerData: { path, binding } });
+/**
+ * PRAGMA quick_check on a read-only connection in a worker thread: reads every page, writes
+ * nothing. In the background the thread runs at low priority and does not keep the process alive.
+ */
+function startQuickCheck(path: string, background: boolean, binding: string | undefined): { problems: Promise<string[]>; stop(): Promise<void> } {
+  const worker = new Worker(outsideAsar(new URL('./quick-check-worker.js', import.meta.url)), { workerData: { path, background, binding } });
+  if (background) worker.unref();
+  const problems = new Promise<string[]>((resolve, reject) => {
     worker.once('message', (result: { problems: string[] } | { error: string; code: string | undefined }) => {
       if ('problems' in result) resolve(result.problems);
       else reject(Object.assign(new Error(result.error), { code: result.code }));
@@ -166,6 +228,41 @@ function quickCheck(path: string, binding: string | undefined): Promise<string[]
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the integrity check stopped (exit code ${code})`)));
   });
+  return { problems, stop: async () => void (await worker.terminate()) };
+}
+
+function checkInBackground(path: string, binding: string | undefined): BackgroundCheck {
+  const check = startQuickCheck(path, true, binding);
+  let stopped = false;
+  const outcome = check.problems.then(
+    (problems) => {
+      if (!intact(problems)) throw damaged(path, problems, 'found after it was opened; stop using it and restore a backup');
+    },
+    (error: unknown) => {
+      if (!stopped) throw asStoreError(error, path);
+    },
+  );
+  const background: BackgroundCheck = {
+    outcome,
+    failure: undefined,
+    stop: async () => {
+      stopped = true;
+      await check.stop();
+    },
+  };
+  // Also makes the outcome handled from the start: the opener watches it only once it is open.
+  outcome.catch((error: StoreError) => {
+    background.failure = error;
+  });
+  return background;
+}
+
+function intact(problems: string[]): boolean {
+  return problems.length === 1 && problems[0] === 'ok';
+}
+
+function damaged(path: string, problems: string[], outcome: string): StoreError {
+  return new StoreError('corrupt', `The database at ${path} is damaged (${problems.join('; ').replace(/\s+/g, ' ')}); ${outcome}.`);
 }
 
 function migrate(db: Database, schema: SqliteSchema): void {

@@ -38,6 +38,9 @@ export interface AccessTokenOptions {
 export const ACCESS_TOKEN_CLAIMS: ReadonlyArray<keyof AccessTokenClaims> = [
   'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'scope', 'client_id', 'sid', 'username',
 ];
+
+/** Footers are UTF-8 JSON; decoding refuses anything else. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_TOKEN_LENGTH = 8192;
 /** A PASERK k4.pid: the header and 33 bytes of BLAKE2b in base64url. */
 export const K4_PID = /^k4\.pid\.[A-Za-z0-9_-]{44}$/;
@@ -124,7 +127,7 @@ export function kidOf(token: string): `k4.pid.${string}` {
 export function kidFromFooter(bytes: Uint8Array): `k4.pid.${string}` {
   let footer: unknown;
   try {
-    footer = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    footer = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw footerNotJson();
   }
