@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, utilityProcess } from 'electron';
-import { openEngine, StoreError, type Engine, type KeyProtector } from 'gatehouse';
+import { openEngine, ProvisioningError, StoreError, type Engine, type KeyProtector } from 'gatehouse';
 import {
+  applyShippedProvisioning,
   bootstrapAdmin,
   createAppHandlers,
   createAppProtocolHandler,
@@ -20,8 +21,10 @@ import {
   safeStorageProblem,
   safeStorageSecretStore,
   secureWebPreferences,
+  shippedProvisioningPath,
   superviseResourceService,
   utilityProcessLauncher,
+  withProvisionedSettings,
   type AppPolicy,
   type SecretFile,
 } from 'gatehouse/electron';
@@ -76,9 +79,9 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   await app.whenReady();
-  const policy = await readMachinePolicy();
-  const dbPath = join(policy.dataDirectory ?? app.getPath('userData'), 'gatehouse.db');
-  const protection = await safeStorageProtection(policy);
+  const machinePolicy = await readMachinePolicy();
+  const dbPath = join(machinePolicy.dataDirectory ?? app.getPath('userData'), 'gatehouse.db');
+  const protection = await safeStorageProtection(machinePolicy);
 
   let engine: Engine;
   try {
@@ -88,6 +91,9 @@ async function start(): Promise<void> {
     throw error;
   }
   closers.push(() => engine.close());
+  // Before the first administrator is made: a provisioned installation needs no random one.
+  await applyProvisioning(engine);
+  const policy = withProvisionedSettings(machinePolicy, engine.provisionedAppSettings());
   ensureFirstPartyClient(engine);
   await announceFirstAdmin(engine, dbPath);
 
@@ -143,6 +149,19 @@ async function readMachinePolicy(): Promise<Readonly<AppPolicy>> {
   } catch (error) {
     if (!(error instanceof PolicyFileError)) throw error;
     throw new Refusal('The machine policy is not valid', `${error.path}\n\n${error.problems.join('\n')}\n\nAsk your IT department to correct it.`);
+  }
+}
+
+/** The provisioning file shipped in the app's resources (packaged builds only); a refused one is a Refusal listing every problem. */
+async function applyProvisioning(engine: Engine): Promise<void> {
+  if (!app.isPackaged) return;
+  const path = shippedProvisioningPath(process.resourcesPath);
+  try {
+    const result = await applyShippedProvisioning(engine, path);
+    if (result?.status === 'applied') log(`provisioning version ${result.version} applied from ${path}: ${result.changes.length} change(s)`);
+  } catch (error) {
+    if (!(error instanceof ProvisioningError)) throw error;
+    throw new Refusal('The provisioning file is not valid', `${path}\n\n${error.problems.join('\n')}\n\nAsk your IT department to correct it.`);
   }
 }
 

@@ -43,6 +43,7 @@ export {
   type SecretFileOptions,
 } from './safe-storage.js';
 export { utilityProcessLauncher, type UtilityChild, type UtilityProcessModule } from './utility-process.js';
+export { applyShippedProvisioning, shippedProvisioningPath, withProvisionedSettings } from './shipped-provisioning.js';
 export { readPolicyFile, defaultPolicyFilePath, PolicyFileError, type PolicyFileResult } from './policy-file.js';
 export { superviseResourceService, type ResourceService, type ResourceServiceOptions } from '../resource/supervisor.js';
 export { ResourceServiceError, type ServiceProcess } from '../resource/service-instance.js';
