@@ -17,7 +17,7 @@ export class PolicySource {
 
   /** Throws RangeError if the provisioned policy and the options together are not a valid policy. */
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly provisioning: ProvisioningRepository,
     private readonly options: PolicyOptions,
     private readonly warn: (message: string) => void,
@@ -29,6 +29,8 @@ export class PolicySource {
   }
 
   current(): Readonly<Policy> {
+    // A closed engine answers with the policy it last had.
+    if (!this.db.open) return this.policy;
     const version = this.dataVersion.get()!;
     if (version !== this.seenVersion) {
       this.seenVersion = version;
