@@ -7,7 +7,7 @@ import { formatScope } from '../oauth/scope.js';
 import { usernameKey } from '../store/username-key.js';
 import { planProvisioning, type ProvisionChange, type ProvisionPlan } from './plan.js';
 import { ProvisioningError } from './problems.js';
-import type { ProvisionedClient } from './schema.js';
+import type { ProvisionedClient, ProvisioningFile } from './schema.js';
 import { validateProvisioningFile } from './validate.js';
 
 export interface ProvisionOptions {
@@ -60,7 +60,7 @@ async function hashOneTimePasswords(ctx: EngineContext, plan: ProvisionPlan): Pr
 }
 
 /** Plans again inside the write transaction (another process may have provisioned meanwhile) and applies. */
-function apply(ctx: EngineContext, file: Parameters<typeof planProvisioning>[1], oneTimeHashes: Map<string, string>): ProvisionChange[] {
+function apply(ctx: EngineContext, file: ProvisioningFile, oneTimeHashes: Map<string, string>): ProvisionChange[] {
   const revocations: Revocation[] = [];
   const changes = administer(ctx, () => {
     const plan = planProvisioning(ctx, file);
