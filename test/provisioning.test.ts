@@ -1,7 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEngine, provision, ProvisioningError, provisioningJsonSchema, readProvisioningFile, systemClock, type Engine } from '../dist/index.js';
 import { provisioningJsonSchemaText } from '../dist/provisioning/json-schema.js';
 import { gatehouse } from './cli-helpers.js';
@@ -156,6 +157,41 @@ describe('provision(engine, file)', () => {
     expect((await oauthFailure(signIn(engine, 'alice', CHOSEN))).code).toBe('invalid_grant');
   });
 
+  it('registers, updates and removes clients; a confidential one authenticates with the secret whose SHA-256 the file gives', async () => {
+    const { engine } = await newEngine();
+    const secret = randomBytes(32).toString('base64url');
+    const secretSha256 = createHash('sha256').update(secret).digest('hex');
+    const clients = [
+      { id: 'desktop', scope: ['admin', 'records:read', 'records:write'] },
+      { id: 'reports', secretSha256, scope: ['records:read'], grants: [] },
+      { id: 'legacy', scope: ['records:read'] },
+    ];
+    await provision(engine, fileV1({ clients }));
+    const { access_token } = await signIn(engine, 'bob', HASHED);
+    expect(await engine.introspect({ token: access_token }, { clientId: 'reports', clientSecret: secret })).toMatchObject({ active: true, username: 'bob' });
+    await expect(engine.introspect({ token: access_token }, { clientId: 'reports', clientSecret: `${secret}x` })).rejects.toMatchObject({ code: 'invalid_client' });
+    const legacy = await engine.token({ grant_type: 'password', client_id: 'legacy', username: 'bob', password: HASHED });
+
+    const v2 = fileV1({ version: 2, clients: [clients[0], { ...clients[1], scope: ['records:read', 'records:write'] }] });
+    expect((await provision(engine, v2)).changes).toEqual([
+      { kind: 'client', name: 'reports', action: 'update' },
+      { kind: 'client', name: 'legacy', action: 'remove' },
+    ]);
+    expect(engine.clients.get('reports')).toMatchObject({ confidential: true, scope: ['records:read', 'records:write'], grants: [] });
+    expect(engine.clients.list().map((c) => c.id)).toEqual(['desktop', 'reports']);
+    await expect(engine.verifyAccessToken(legacy.access_token)).rejects.toMatchObject({ code: 'revoked' });
+    expect(auditTypes(engine)).toEqual(expect.arrayContaining(['provision.client_updated', 'provision.client_removed']));
+  });
+
+  it('takes over an account that exists but was not provisioned', async () => {
+    const { engine } = await newEngine();
+    await engine.users.add({ username: 'Bob', password: 'a password he had before this file', scope: ['admin'] });
+    const result = await provision(engine, fileV1());
+    expect(result.changes[1]).toEqual({ kind: 'user', name: 'bob', action: 'update', fields: ['profile', 'password'] });
+    expect(engine.users.get('bob')).toMatchObject({ scope: ['records:read', 'records:write'], mustChangePassword: false });
+    expect((await signIn(engine, 'bob', HASHED)).scope).toBe('records:read records:write');
+  });
+
   it('refuses an older version, and the same version with other content, changing nothing', async () => {
     const { engine, path } = await newEngine();
     await provision(engine, fileV1({ version: 5 }));
@@ -246,6 +282,30 @@ describe('provisioned policy', () => {
     } finally {
       await second.close();
       await overriding.close();
+    }
+  });
+
+  it('is not applied by an engine whose own options it contradicts, which says so', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      // Room for 256 characters only: a provisioned maxLength of 300 cannot apply here.
+      const options = { password: { maxBytes: 1024 } };
+      const { engine: strict, path } = await newEngine({ policy: options });
+      await provision(strict, fileV1({ policy: { password: { maxLength: 300 }, lockout: { freeFailures: 2 } } }));
+      expect(strict.policy).toMatchObject({ password: { maxLength: 256, maxBytes: 1024 }, lockout: { freeFailures: 5 } });
+      // Opened afterwards: it runs on its own options over the defaults.
+      const later = await openEngine({ path, hashWorkers: 1, policy: options });
+      expect(later.policy).toMatchObject({ password: { maxLength: 256 }, lockout: { freeFailures: 5 } });
+      // Without those options, the provisioned policy applies.
+      const plain = await openEngine({ path, hashWorkers: 1 });
+      expect(plain.policy).toMatchObject({ password: { maxLength: 300 }, lockout: { freeFailures: 2 } });
+      await plain.close();
+      await later.close();
+      await vi.waitFor(() => expect(warnings.filter((w) => w.includes('provisioned policy cannot apply'))).toHaveLength(2));
+    } finally {
+      process.off('warning', onWarning);
     }
   });
 

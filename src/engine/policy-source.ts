@@ -15,7 +15,11 @@ export class PolicySource {
   private stored: string;
   private policy: Readonly<Policy>;
 
-  /** Throws RangeError if the provisioned policy and the options together are not a valid policy. */
+  /**
+   * A provisioned policy that contradicts the options (say, an idle timeout beyond the options'
+   * absolute one) is not applied: the engine runs on the options alone, or keeps the policy it had,
+   * and `warn` says why. The options themselves were checked by openEngine.
+   */
   constructor(
     private readonly db: Database,
     private readonly provisioning: ProvisioningRepository,
@@ -24,8 +28,9 @@ export class PolicySource {
   ) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck() as Statement<[], number>;
     this.seenVersion = this.dataVersion.get()!;
-    this.stored = this.storedPolicy();
-    this.policy = this.resolve(this.stored);
+    this.policy = resolvePolicy(options);
+    this.stored = '{}';
+    this.reload();
   }
 
   current(): Readonly<Policy> {
@@ -47,7 +52,7 @@ export class PolicySource {
     try {
       this.policy = this.resolve(stored);
     } catch (error) {
-      this.warn(`the provisioned policy cannot apply with this engine's options, the previous one stays: ${(error as Error).message}`);
+      this.warn(`the provisioned policy cannot apply with this engine's options, so it is not applied: ${(error as Error).message}`);
     }
   }
 
