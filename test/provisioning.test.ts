@@ -220,7 +220,7 @@ describe('provision(engine, file)', () => {
         { username: ' spaced ', password: { hash: phc } },
       ],
       clients: [{ id: 'desktop', grants: ['implicit'] }, { id: 'tool', secretSha256: 'not hex' }],
-      policy: { lockout: { freeFailures: 50 } },
+      policy: { accessTokenTtlSeconds: 5, password: { minLength: 8 }, lockout: { freeFailures: 50 } },
       app: { helpdeskText: 'ok', dataDirectory: '/elsewhere' },
       unknown: true,
     });
@@ -235,6 +235,8 @@ describe('provision(engine, file)', () => {
         'app: Unrecognized key: "dataDirectory"',
         'clients[0].grants[0]: Invalid option: expected one of "password"|"refresh_token"',
         'clients[1].secretSha256: must be 64 lowercase hex digits',
+        'policy.accessTokenTtlSeconds: must be a whole number from 30 to 3600, got 5.',
+        'policy.password.minLength: must be a whole number from 15 to 64, got 8.',
         'policy.lockout.freeFailures: must be a whole number from 1 to 20, got 50.',
         'users[1].password.hash: must be an argon2id PHC string with m=19456..77824, t=2..8, p=1..4 (make one with: gatehouse hash-password)',
         'users[1].scope[0]: "records:delete" is not among the file\'s scopes',

@@ -69,18 +69,38 @@ function checkPassword(user: ProvisionedUser, i: number, argon2: Readonly<Argon2
   }
 }
 
-/** The file's policy over the defaults; its limits are the engine's own (resolvePolicy), reported at their path. */
+/**
+ * The file's policy over the defaults. Its limits are the engine's own (resolvePolicy), which names
+ * the first setting it refuses as `policy.section.name …`, that is, by its JSON path: each refused
+ * setting is reported, set aside and the rest checked again, so every problem is listed.
+ */
 function checkPolicy(options: PolicyOptions | undefined, problems: string[]): Readonly<Policy> | undefined {
   if (!options) return undefined;
-  try {
-    return resolvePolicy(layerPolicyOptions({}, options));
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    // resolvePolicy names the setting as `policy.section.name must …`: that is its JSON path.
-    const [path = 'policy', ...rest] = error.message.split(' ');
-    problems.push(`${path}: ${rest.join(' ')}`);
-    return undefined;
+  const remaining = structuredClone(options) as Record<string, unknown>;
+  let refused = false;
+  for (;;) {
+    try {
+      const policy = resolvePolicy(layerPolicyOptions({}, remaining as PolicyOptions));
+      return refused ? undefined : policy;
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      const [path = 'policy', ...rest] = error.message.split(' ');
+      problems.push(`${path}: ${rest.join(' ')}`);
+      refused = true;
+      // The setting named first, or else another one the message names (`… cannot exceed policy.x`).
+      const named = error.message.match(/policy(\.[A-Za-z]+)+/g) ?? [];
+      if (!named.some((name) => setAside(remaining, name.split('.').slice(1)))) return undefined;
+    }
   }
+}
+
+/** Removes the setting at `keys` from `options`; false if the file does not set it. */
+function setAside(options: Record<string, unknown>, keys: readonly string[]): boolean {
+  const [first, second] = keys;
+  if (first === undefined || !(first in options)) return false;
+  if (second === undefined) return delete options[first];
+  const section = options[first] as Record<string, unknown>;
+  return second in section && delete section[second];
 }
 
 /** A well-formed part (defaults filled), or undefined if it is not (its problems are reported already). */
