@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, utilityProcess } from 'electron';
-import { forwardAudit, openEngine, OsLogForwarder, StoreError, type Engine, type KeyProtector } from 'gatehouse';
+import { forwardAudit, openEngine, OsLogForwarder, ProvisioningError, StoreError, type Engine, type KeyProtector } from 'gatehouse';
 import {
   AppPolicyError,
+  applyShippedProvisioning,
   bootstrapAdmin,
   createAppHandlers,
   createAppProtocolHandler,
@@ -24,11 +25,13 @@ import {
   safeStorageProblem,
   safeStorageSecretStore,
   secureWebPreferences,
+  shippedProvisioningPath,
   superviseResourceService,
   USER_SETTINGS_FILE,
   utilityProcessLauncher,
   type AppPolicy,
   type EffectivePolicy,
+  type PolicyLayers,
   type SecretFile,
 } from 'gatehouse/electron';
 
@@ -93,10 +96,12 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   await app.whenReady();
-  const inForce = await readPolicyInForce();
-  const policy = inForce.policy;
-  const dbPath = join(policy.dataDirectory ?? app.getPath('userData'), 'gatehouse.db');
-  const protection = await safeStorageProtection(policy);
+  // What decides where the database is and how keys are kept comes before it opens; provisioning,
+  // kept in the database, cannot set those and joins the other sources once it is open.
+  const layers = await readPolicyLayers();
+  const beforeOpen = policyInForce(layers).policy;
+  const dbPath = join(beforeOpen.dataDirectory ?? app.getPath('userData'), 'gatehouse.db');
+  const protection = await safeStorageProtection(beforeOpen);
 
   let engine: Engine;
   try {
@@ -105,13 +110,17 @@ async function start(): Promise<void> {
     if (error instanceof StoreError) throw new Refusal('Gatehouse cannot open its database', `${dbPath}\n\n${error.message}`);
     throw error;
   }
-  if (policy.auditForwarding) {
+  if (beforeOpen.auditForwarding) {
     // Closed after the engine (closers run in reverse), so the engine's closing checkpoint is forwarded too.
     const osLog = new OsLogForwarder({ log });
     closers.push(() => osLog.close());
     forwardAudit(engine, osLog);
   }
   closers.push(() => engine.close());
+  // Before the first administrator is made: a provisioned installation needs no random one.
+  await applyProvisioning(engine);
+  const inForce = policyInForce({ ...layers, provisioning: engine.provisionedAppSettings() });
+  const policy = inForce.policy;
   ensureFirstPartyClient(engine);
   await announceFirstAdmin(engine, dbPath);
 
@@ -159,20 +168,45 @@ class Refusal extends Error {
 }
 
 /**
- * The app policy in force and where each setting came from (the person's settings, the machine
- * policy file, Group Policy in the registry on Windows); IT's policy that cannot be used is a
- * Refusal listing every problem. Provisioning, kept in the database, is not among the sources yet.
+ * Every policy source but provisioning (the person's settings, the machine policy file, Group Policy
+ * in the registry on Windows); IT's policy that cannot be used is a Refusal listing every problem.
  */
-async function readPolicyInForce(): Promise<EffectivePolicy> {
+async function readPolicyLayers(): Promise<Omit<PolicyLayers, 'provisioning'>> {
   try {
     const sources = await readPolicySources({ userSettingsPath: join(app.getPath('userData'), USER_SETTINGS_FILE) });
     sources.notes.forEach(log);
-    return effectivePolicy(sources.layers);
+    return sources.layers;
   } catch (error) {
-    const where = error instanceof PolicyFileError ? error.path : error instanceof RegistryPolicyError ? error.key : error instanceof AppPolicyError ? 'The policy in force' : undefined;
-    if (where === undefined) throw error;
-    const { problems } = error as { problems: readonly string[] };
-    throw new Refusal('The machine policy is not valid', `${where}\n\n${problems.join('\n')}\n\nAsk your IT department to correct it.`);
+    throw asPolicyRefusal(error);
+  }
+}
+
+/** The app policy in force and where each setting came from. */
+function policyInForce(layers: PolicyLayers): EffectivePolicy {
+  try {
+    return effectivePolicy(layers);
+  } catch (error) {
+    throw asPolicyRefusal(error);
+  }
+}
+
+function asPolicyRefusal(error: unknown): unknown {
+  const where = error instanceof PolicyFileError ? error.path : error instanceof RegistryPolicyError ? error.key : error instanceof AppPolicyError ? 'The policy in force' : undefined;
+  if (where === undefined) return error;
+  const { problems } = error as { problems: readonly string[] };
+  return new Refusal('The policy is not valid', `${where}\n\n${problems.join('\n')}\n\nAsk your IT department to correct it.`);
+}
+
+/** The provisioning file shipped in the app's resources (packaged builds only); a refused one is a Refusal listing every problem. */
+async function applyProvisioning(engine: Engine): Promise<void> {
+  if (!app.isPackaged) return;
+  const path = shippedProvisioningPath(process.resourcesPath);
+  try {
+    const result = await applyShippedProvisioning(engine, path);
+    if (result?.status === 'applied') log(`provisioning version ${result.version} applied from ${path}: ${result.changes.length} change(s)`);
+  } catch (error) {
+    if (!(error instanceof ProvisioningError)) throw error;
+    throw new Refusal('The provisioning file is not valid', `${path}\n\n${error.problems.join('\n')}\n\nAsk your IT department to correct it.`);
   }
 }
 

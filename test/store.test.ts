@@ -348,7 +348,8 @@ describe('a new database file', () => {
         (row) => row.name,
       );
       expect(tables).toEqual([
-        'audit_checkpoints', 'audit_events', 'clients', 'meta', 'refresh_tokens', 'revocations', 'sessions', 'signing_keys', 'throttle', 'users',
+        'audit_checkpoints', 'audit_events', 'clients', 'meta', 'provisioned_items', 'provisioning', 'refresh_tokens', 'revocations', 'sessions',
+        'signing_keys', 'throttle', 'users',
       ]);
       expect(db.prepare("SELECT value FROM meta WHERE key = 'installation_id'").get()).toEqual({ value: engine.installationId });
     });

@@ -4,6 +4,7 @@ import { addClient, listClients, removeClient } from './clients-commands.js';
 import { hashPassword } from './hash-password.js';
 import { listKeys } from './keys-commands.js';
 import { passwd } from './passwd.js';
+import { provisionCommand } from './provision-command.js';
 import { serve } from './serve.js';
 import { listSessions, revokeSession } from './sessions-commands.js';
 import { addUser, disableUser, enableUser, listUsers, removeUser, resetPassword, showUser, unlockUser } from './users-commands.js';
@@ -68,6 +69,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: ['IN'],
     usage: 'replace the database with a backup (refused while running); ends every session and key',
     run: restore,
+  },
+  {
+    path: ['provision'],
+    positionals: ['FILE'],
+    options: { 'dry-run': { type: 'boolean' } },
+    usage: 'apply a provisioning file (users, clients, policy) [--dry-run: only say what would change]',
+    run: provisionCommand,
   },
   {
     path: ['hash-password'],

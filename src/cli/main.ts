@@ -49,6 +49,7 @@ export async function runCli(argv: readonly string[], io: CommandIo, env: NodeJS
   } catch (error) {
     const cliError = toCliError(error);
     io.stderr.write(`gatehouse: ${cliError.message.split('\n')[0]}\n`);
+    for (const detail of cliError.details) io.stderr.write(`  ${detail.split('\n')[0]}\n`);
     return cliError.exitCode;
   }
 }

@@ -43,6 +43,7 @@ export {
   type SecretFileOptions,
 } from './safe-storage.js';
 export { utilityProcessLauncher, type UtilityChild, type UtilityProcessModule } from './utility-process.js';
+export { applyShippedProvisioning, shippedProvisioningPath } from './shipped-provisioning.js';
 export { readPolicyFile, defaultPolicyFilePath, PolicyFileError, type PolicyFileResult } from './policy-file.js';
 export { checkPolicySettings, type PolicySettings } from './policy-settings.js';
 export { parseRegQuery, RegQueryParseError, type RegKey, type RegValue, type RegQueryOutput } from './reg-query.js';

@@ -10,6 +10,7 @@ import type { AuditEvent, AuditRepository } from '../store/audit.js';
 import type { ClientRepository } from '../store/clients.js';
 import type { RevocationRepository } from '../store/revocations.js';
 import type { SessionRepository } from '../store/sessions.js';
+import type { ProvisioningRepository } from '../store/provisioning.js';
 import type { UserRepository } from '../store/users.js';
 import type { AccessTokens } from '../tokens/access-tokens.js';
 import type { KeyRing } from '../tokens/key-ring.js';
@@ -24,7 +25,11 @@ export interface EngineContext {
   installationId: string;
   /** Monotonic: never runs backwards, whatever the system clock does. */
   clock: MonotonicClock;
-  policy: Readonly<Policy>;
+  /** The policy in force now (provisioning by any process may change it): read it where it is used, never keep it. */
+  readonly policy: Readonly<Policy>;
+  /** This connection committed a provisioned policy: apply it at once. */
+  policyChanged(): void;
+  provisioning: ProvisioningRepository;
   users: UserRepository;
   clients: ClientRepository;
   sessions: SessionRepository;

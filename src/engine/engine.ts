@@ -35,6 +35,8 @@ import { RevocationRepository } from '../store/revocations.js';
 import { SessionRepository } from '../store/sessions.js';
 import { SigningKeyRepository } from '../store/signing-keys.js';
 import { checkSqliteBinding } from '../store/sqlite-binding.js';
+import type { ProvisionedAppSettings } from '../provisioning/schema.js';
+import { ProvisioningRepository } from '../store/provisioning.js';
 import { UserRepository } from '../store/users.js';
 import { AccessTokens, TokenError } from '../tokens/access-tokens.js';
 import type { KeyProtector } from '../tokens/key-protector.js';
@@ -46,6 +48,7 @@ import { assertOpen, audit, MAX_LEEWAY_MS, type EngineContext } from './context.
 import { pruneExpired } from './maintenance.js';
 import { resolvePolicy, type Policy, type PolicyOptions } from './policy.js';
 import { startOverAfterRestore, type RestoreOutcome } from './restore.js';
+import { PolicySource } from './policy-source.js';
 import { SessionsAdmin } from './sessions-admin.js';
 import { UsersAdmin } from './users-admin.js';
 
@@ -270,6 +273,27 @@ export class Engine {
     this.feed?.sync();
   }
 
+  /**
+   * The app settings the last provisioning file set (helpdesk text and the like), for the app to
+   * merge under machine policy; empty if no file was applied.
+   */
+  provisionedAppSettings(): ProvisionedAppSettings {
+    this.assertOpen();
+    return JSON.parse(this.ctx.provisioning.read()?.app_settings ?? '{}') as ProvisionedAppSettings;
+  }
+
+  /** The version of the provisioning file applied last and when (undefined: none). */
+  provisionedVersion(): { version: number; appliedAt: number } | undefined {
+    this.assertOpen();
+    const row = this.ctx.provisioning.read();
+    return row && { version: row.version, appliedAt: row.applied_at };
+  }
+
+  /** @internal Runs work of this package's own modules (provisioning) on the engine's context. */
+  withContext<T>(work: (ctx: EngineContext) => Promise<T>): Promise<T> {
+    return this.run(() => work(this.ctx));
+  }
+
   /** argon2id evaluations started by this engine (for tests and metrics). */
   get hashEvaluations(): number {
     return this.ctx.hasher.evaluations;
@@ -422,6 +446,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
     throw new TypeError('options.clock must have a now() method returning epoch milliseconds.');
   }
+  // The options alone first: the hash pool needs them before the database is open.
   const sqliteBinding = checkSqliteBinding(options.sqliteBinding, 'options.sqliteBinding');
   const policy = resolvePolicy(options.policy);
   const pool = new HashPool(options.hashWorkers, policy.lockout.maxQueuedChecks);
@@ -434,12 +459,17 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     const timeMark = new TimeMarkRepository(db);
     const clock = new MonotonicClock(options.clock ?? systemClock, timeMark.read());
     const auditLog = new AuditRepository(db, installationId);
+    const provisioning = new ProvisioningRepository(db);
+    const policySource = new PolicySource(db, provisioning, options.policy ?? {}, (m) => process.emitWarning(`gatehouse: ${m}`));
     const keys = new KeyRing(
       new SigningKeyRepository(db),
       clock,
       {
         rotationMs: policy.keyRotationSeconds * 1000,
-        tokenHorizonMs: policy.accessTokenTtlSeconds * 1000 + MAX_LEEWAY_MS,
+        // Provisioning may change the token lifetime while the engine runs.
+        get tokenHorizonMs() {
+          return ctx.policy.accessTokenTtlSeconds * 1000 + MAX_LEEWAY_MS;
+        },
         protector: options.keyProtector,
       },
       (pid) => {
@@ -456,9 +486,13 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       installationId,
       clock,
       timeMark,
-      throttle: new Throttle(new ThrottleRepository(db), policy.lockout, installationId),
+      throttle: new Throttle(new ThrottleRepository(db), () => ctx.policy.lockout, installationId),
       checks: new KeyedMutex(),
-      policy,
+      get policy() {
+        return policySource.current();
+      },
+      policyChanged: () => policySource.reload(),
+      provisioning,
       users: new UserRepository(db),
       clients: new ClientRepository(db),
       sessions: new SessionRepository(db),
@@ -469,7 +503,9 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       accessTokens: new AccessTokens(keys, clock, {
         issuer,
         audience,
-        ttlSeconds: policy.accessTokenTtlSeconds,
+        get ttlSeconds() {
+          return ctx.policy.accessTokenTtlSeconds;
+        },
         leewaySeconds: policy.clockLeewaySeconds,
       }),
       checkpointed: (checkpoint) => engine?.announceCheckpoint(checkpoint),

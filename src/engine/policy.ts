@@ -95,6 +95,19 @@ const SECONDS: ReadonlyArray<[keyof Policy, number, number]> = [
 ];
 
 /**
+ * `over` laid over `under`, section by section (an undefined setting in `over` leaves `under`'s):
+ * how openEngine's options go over the provisioned policy.
+ */
+export function layerPolicyOptions(under: PolicyOptions, over: PolicyOptions): PolicyOptions {
+  const sections = ['argon2', 'password', 'lockout', 'audit'] as const;
+  const layered: Record<string, unknown> = { ...definedOnly(under), ...definedOnly(over) };
+  for (const name of sections) {
+    if (under[name] !== undefined || over[name] !== undefined) layered[name] = { ...definedOnly(under[name] ?? {}), ...definedOnly(over[name] ?? {}) };
+  }
+  return layered as PolicyOptions;
+}
+
+/**
  * Fills defaults and refuses anything unknown, unsafe or contradictory with a RangeError naming the
  * setting. The result is frozen: policy cannot be weakened behind the engine's back.
  */

@@ -244,15 +244,19 @@ function checkDisplayName(raw: string | null | undefined): string | null {
  * cannot be used to make every sign-in attempt expensive).
  */
 function checkImportedHash(phc: string, policy: Argon2Params): string {
-  const parsed = typeof phc === 'string' ? parsePhc(phc) : undefined;
-  if (!parsed || isWeaker(parsed, policy) || tooCostly(parsed, policy)) {
-    throw new AdminError(
-      'invalid_argument',
-      `The password hash must be an argon2id PHC string with m=${policy.m}..${4 * policy.m}, t=${policy.t}..${4 * policy.t}, ` +
-        `p=${policy.p}..${4 * policy.p} (make one with: gatehouse hash-password).`,
-    );
-  }
+  const problem = importedHashProblem(phc, policy);
+  if (problem) throw new AdminError('invalid_argument', `The password hash ${problem}.`);
   return phc;
+}
+
+/** Why `phc` cannot be imported under `policy` (see checkImportedHash), or undefined if it can. */
+export function importedHashProblem(phc: unknown, policy: Argon2Params): string | undefined {
+  const parsed = typeof phc === 'string' ? parsePhc(phc) : undefined;
+  if (parsed && !isWeaker(parsed, policy) && !tooCostly(parsed, policy)) return undefined;
+  return (
+    `must be an argon2id PHC string with m=${policy.m}..${4 * policy.m}, t=${policy.t}..${4 * policy.t}, ` +
+    `p=${policy.p}..${4 * policy.p} (make one with: gatehouse hash-password)`
+  );
 }
 
 function tooCostly({ params }: Argon2Hash, policy: Argon2Params): boolean {

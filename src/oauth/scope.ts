@@ -1,6 +1,7 @@
 import { OAuthError } from './errors.js';
 
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+/** RFC 6749 §3.3 scope-token: visible ASCII but space, double quote and backslash. */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 /** Parses an RFC 6749 §3.3 scope string (space-delimited scope-tokens), de-duplicated, in order. */
 export function parseScope(value: string): string[] {

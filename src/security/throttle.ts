@@ -21,7 +21,8 @@ export type FailureOutcome = { failures: number; delaySeconds?: number; locked: 
 export class Throttle {
   constructor(
     private readonly repository: ThrottleRepository,
-    private readonly rules: LockoutRules,
+    /** Read at each use: provisioning may change the rules while the engine runs. */
+    private readonly rules: () => LockoutRules,
     private readonly installationId: string,
   ) {}
 
@@ -38,7 +39,7 @@ export class Throttle {
   failure(key: string, now: number): FailureOutcome {
     const row = this.current(key, now);
     const failures = (row?.failures ?? 0) + 1;
-    const { freeFailures, initialDelaySeconds, maxDelaySeconds, maxFailures, lockSeconds } = this.rules;
+    const { freeFailures, initialDelaySeconds, maxDelaySeconds, maxFailures, lockSeconds } = this.rules();
     const locked = failures >= maxFailures;
     const delaySeconds =
       !locked && failures >= freeFailures ? Math.min(initialDelaySeconds * 2 ** (failures - freeFailures), maxDelaySeconds) : undefined;
@@ -69,7 +70,7 @@ export class Throttle {
 
   /** Daily maintenance: bounds the table (see ThrottleRepository.pruneIdle). */
   prune(now: number): void {
-    this.repository.pruneIdle(this.rules.maxUnknownNames, now);
+    this.repository.pruneIdle(this.rules().maxUnknownNames, now);
   }
 
   /** The stored state, unless a lock on it has run out (which starts the count afresh). */

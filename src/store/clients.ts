@@ -14,6 +14,7 @@ export class ClientRepository {
   private readonly byId: Statement<[string], ClientRow>;
   private readonly all: Statement<[], ClientRow>;
   private readonly insertRow: Statement;
+  private readonly updateRow: Statement;
   private readonly deleteRow: Statement;
 
   constructor(db: Database) {
@@ -22,6 +23,7 @@ export class ClientRepository {
     this.insertRow = db.prepare(
       'INSERT INTO clients (id, secret_hash, scope, grants, created_at) VALUES (?, ?, ?, ?, ?)',
     );
+    this.updateRow = db.prepare('UPDATE clients SET secret_hash = ?, scope = ?, grants = ? WHERE id = ?');
     this.deleteRow = db.prepare('DELETE FROM clients WHERE id = ?');
   }
 
@@ -35,6 +37,10 @@ export class ClientRepository {
 
   insert(id: string, secretHash: Buffer | null, scope: string, grants: readonly GrantType[], now: number): void {
     this.insertRow.run(id, secretHash, scope, joinList(grants), now);
+  }
+
+  update(id: string, secretHash: Buffer | null, scope: string, grants: readonly GrantType[]): void {
+    this.updateRow.run(secretHash, scope, joinList(grants), id);
   }
 
   remove(id: string): boolean {

@@ -149,6 +149,38 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
   (db) => {
     db.exec(`CREATE INDEX sessions_ended ON sessions(${SESSION_ENDED_BY_REFRESH_AT});`);
   },
+  // 4: provisioning: what the last provisioning file applied, and the engine policy it set.
+  (db) => {
+    db.exec(`
+      -- At most one row: the provisioning file applied last.
+      CREATE TABLE provisioning (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        -- SHA-256 (hex) of the file's content, canonical JSON
+        content_hash TEXT NOT NULL,
+        -- the provisioned engine policy (PolicyOptions as JSON): under every engine's own options
+        policy TEXT NOT NULL,
+        -- the provisioned app settings (JSON), for the app to merge under machine policy
+        app_settings TEXT NOT NULL,
+        -- the installation's known scopes (space separated)
+        scopes TEXT NOT NULL,
+        applied_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- One row per user or client the file provisions, with hashes of what it provisioned, so a
+      -- newer file changes only what it changes (a password chosen since is kept).
+      CREATE TABLE provisioned_items (
+        kind TEXT NOT NULL CHECK (kind IN ('user', 'client')),
+        -- a username key, or a client id
+        name TEXT NOT NULL,
+        -- SHA-256 (hex) of the provisioned fields other than the password
+        fields_hash TEXT NOT NULL,
+        -- SHA-256 (hex) of the provisioned password entry (users only)
+        password_hash TEXT,
+        PRIMARY KEY (kind, name)
+      ) STRICT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -38,6 +38,7 @@ export class UserRepository {
   private readonly setDisabledStmt: Statement;
   private readonly setMustChangeStmt: Statement;
   private readonly setScopeStmt: Statement;
+  private readonly setDisplayNameStmt: Statement;
   private readonly deleteRow: Statement;
 
   constructor(db: Database) {
@@ -58,6 +59,7 @@ export class UserRepository {
     this.setDisabledStmt = db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?');
     this.setMustChangeStmt = db.prepare('UPDATE users SET must_change_password = ?, updated_at = ? WHERE id = ?');
     this.setScopeStmt = db.prepare('UPDATE users SET scope = ?, updated_at = ? WHERE id = ?');
+    this.setDisplayNameStmt = db.prepare('UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?');
     this.deleteRow = db.prepare('DELETE FROM users WHERE id = ?');
   }
 
@@ -97,6 +99,10 @@ export class UserRepository {
 
   setScope(id: string, scope: string, now: number): void {
     this.setScopeStmt.run(scope, now, id);
+  }
+
+  setDisplayName(id: string, displayName: string | null, now: number): void {
+    this.setDisplayNameStmt.run(displayName, now, id);
   }
 
   remove(id: string): void {
