@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { setTimeout } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
@@ -56,6 +56,13 @@ describe('opening a file its last connection closed cleanly', () => {
     expect(metaValue(path, 'closed_cleanly')).toBeUndefined();
     await engine.close();
     expect(metaValue(path, 'closed_cleanly')).toBe(`${dev}:${ino}`);
+  });
+
+  it('closes without error, and leaves no mark, when its file was deleted while it was open', async () => {
+    const { engine, path } = await seeded();
+    rmSync(path);
+    await expect(engine.close()).resolves.toBeUndefined();
+    expect(existsSync(path)).toBe(false);
   });
 
   it('checks the whole file after opening it, and closes the engine if it is damaged', async () => {

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page, type Route } from 'playwright-core';
@@ -7,7 +8,7 @@ import { openEngine, type CallerContext, type Engine, type GatehouseApi, type Se
 import { createAppHandlers, createAppProtocolHandler, effectivePolicy, type AppHandlers, type SecretStore } from '../dist/electron/index.js';
 import { ensureFirstPartyClient, FIRST_PARTY_CLIENT_ID } from '../dist/engine/first-run.js';
 import { startResourceService, type ResourceService } from '../dist/resource/supervisor.js';
-import { FakeClock, PASSWORD, tempDir } from './helpers.js';
+import { FakeClock, PASSWORD } from './helpers.js';
 
 // The built renderer (dist-app/renderer) in real headless Chromium, served at a test origin by the
 // real app protocol handler, its data requests forwarded to a real resource service, its IPC calls
@@ -49,9 +50,12 @@ let handlers: AppHandlers;
 const clock = new FakeClock();
 const mainCaller: CallerContext = { origin: APP_ORIGIN, mainFrame: true };
 
+// Shared by every test of the file (helpers' tempDir would be removed after the first one).
+let dir: string | undefined;
+
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const dir = tempDir();
+  dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   engine = await openEngine({
     path: join(dir, 'auth.db'),
     hashWorkers: 1,
@@ -89,6 +93,7 @@ afterAll(async () => {
   await handlers?.close();
   await service?.close();
   await engine?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const appProtocol = createAppProtocolHandler({ rendererDir: RENDERER_DIR, serviceUrl: () => service.url });

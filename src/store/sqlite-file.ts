@@ -166,7 +166,10 @@ async function vet(path: string, schema: SqliteSchema, binding: string | undefin
     const readOnly = connect(path, { readonly: true, fileMustExist: true }, binding);
     try {
       fresh = checkIdentity(readOnly, path, schema);
-      if (!fresh && schema.marksCleanClose) marked = readCleanCloseMark(readOnly) === fileIdentity(path);
+      if (!fresh && schema.marksCleanClose) {
+        const identity = fileIdentity(path);
+        marked = identity !== undefined && readCleanCloseMark(readOnly) === identity;
+      }
     } finally {
       readOnly.close();
     }
@@ -187,19 +190,20 @@ async function vet(path: string, schema: SqliteSchema, binding: string | undefin
  * connection did not close cleanly after this one). The open that trusts the mark deletes it.
  */
 export function markClosedCleanly(db: Database, path: string): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
-    CLEAN_CLOSE_KEY,
-    fileIdentity(path),
-  );
+  const identity = fileIdentity(path);
+  // A file deleted or moved away while open has no identity to vouch for: no mark, no error.
+  if (identity === undefined) return;
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(CLEAN_CLOSE_KEY, identity);
 }
 
 function readCleanCloseMark(db: Database): string | undefined {
   return db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(CLEAN_CLOSE_KEY) as string | undefined;
 }
 
-function fileIdentity(path: string): string {
-  const { dev, ino } = statSync(path, { bigint: true });
-  return `${dev}:${ino}`;
+/** Device and inode, or undefined when nothing is at `path` any more. */
+function fileIdentity(path: string): string | undefined {
+  const stats = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return stats && `${stats.dev}:${stats.ino}`;
 }
 
 /** Refuses foreign and too-new files; true if the file is new (nothing in it yet). */
