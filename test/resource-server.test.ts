@@ -359,6 +359,8 @@ describe('the service as a loopback listener', () => {
       body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]),
     });
     expect(notUtf8.status).toBe(400);
+    // A path starting with `//` is a path, not a host name: 404, never a 500 or another route.
+    for (const path of ['//', '//evil.example/api/me', '//api/me']) expectError(await call(server, 'GET', path, { token }), 404, 'not_found');
     const answer = await rawRequest(server.port, `GARBAGE\r\n\r\n`);
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body).error).toBe('invalid_request');

@@ -32,7 +32,9 @@ export async function startResourceServer(options: ResourceServerOptions): Promi
 
   async function handle(req: IncomingMessage): Promise<Reply> {
     if (!guard.ready) return { ...unavailable('The service is starting.'), headers: { 'Retry-After': '1' } };
-    const url = new URL(req.url!, 'http://127.0.0.1');
+    // The target is a path (the guard saw to that); resolved against a base, a path starting with
+    // `//` would be read as a host name (`//` alone throws), so it is appended to the origin instead.
+    const url = new URL(`http://127.0.0.1${req.url!}`);
     const resolved = resolveRoute(url.pathname);
     if (resolved && req.method === 'OPTIONS') return preflight(resolved.route.methods);
     const { route, id } = resolved ?? {};
