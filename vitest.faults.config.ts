@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// The fault suite (`npm run test:faults`): crash, race, fuzz, hostile-caller and bad-file runs against
+// the built dist/ and real `gatehouse serve` processes. Kept out of `npm test`; one file at a time, so
+// that its memory figures and kill timings are its own on a machine with few cores.
+export default defineConfig({
+  test: {
+    include: ['test/faults/**/*.test.ts'],
+    testTimeout: 600_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
