@@ -262,8 +262,12 @@ export class Engine {
     this.ctx.keys.retireUnsaved();
     await this.ctx.hasher.close();
     await this.ctx.durability?.close();
-    this.ctx.timeMark.raise(this.ctx.clock.mark);
-    this.ctx.db.close();
+    try {
+      this.ctx.timeMark.raise(this.ctx.clock.mark);
+    } finally {
+      // A last write that fails (a full disk) is reported by close(), but the file is let go all the same.
+      this.ctx.db.close();
+    }
   }
 
   /** @internal */
