@@ -44,6 +44,7 @@ interface RecordWrite {
 
 /** What the clients of one run were told, and what they sent without an answer. */
 interface RunLog {
+  run: number;
   families: Family[];
   accessTokens: Array<{ username: string; token: string }>;
   acknowledged: RecordWrite[];
@@ -54,6 +55,11 @@ interface RunLog {
 }
 
 const totals = { runs: 0, signIns: 0, refreshes: 0, rotatedUnanswered: 0, records: 0, unansweredWrites: 0, unansweredStored: 0, tokensRechecked: 0, killedWithService: 0, serviceExitedAlone: 0 };
+
+/** Every record title of a run starts with this (no run's prefix starts another's). */
+function titlePrefix(run: number): string {
+  return `r${run}-`;
+}
 
 /** Sends a request; undefined when no answer came (the server died under it, or was already gone). */
 async function attempt<T>(request: () => Promise<T>): Promise<T | undefined> {
@@ -100,7 +106,7 @@ async function client(served: Served, username: string, run: number, random: () 
       log.accessTokens.push({ username, token: access });
       log.counts.refreshes++;
     } else {
-      const write: RecordWrite = { username, title: `r${run}-${username}-${n}`, body: 'x'.repeat(Math.floor(random() * 4000)) };
+      const write: RecordWrite = { username, title: `${titlePrefix(run)}${username}-${n}`, body: 'x'.repeat(Math.floor(random() * 4000)) };
       log.unanswered.set(write.title, write);
       const answer = await attempt(async () =>
         readAnswer(
@@ -125,7 +131,7 @@ async function client(served: Served, username: string, run: number, random: () 
 
 /** Lets the clients work for a seeded while, then kills serve with SIGKILL and waits for its service to go. */
 async function workAndKill(served: Served, run: number, random: () => number): Promise<RunLog> {
-  const log: RunLog = { families: [], accessTokens: [], acknowledged: [], unanswered: new Map(), wrong: [], counts: { signIns: 0, refreshes: 0 } };
+  const log: RunLog = { run, families: [], accessTokens: [], acknowledged: [], unanswered: new Map(), wrong: [], counts: { signIns: 0, refreshes: 0 } };
   const services = childPids(served.child.pid!);
   expect(services, 'serve runs exactly one child process, its resource service').toHaveLength(1);
   let stopped = false;
@@ -195,17 +201,14 @@ async function checkAfterRestart(served: Served, db: string, dataDb: string, log
     const got = await readAnswer(await fetch(`${served.resourceUrl}/api/records/${write.id}`, { headers: { authorization: `Bearer ${token}` } }));
     expect({ status: got.status, title: got.body.title, body: got.body.body }).toEqual({ status: 200, title: write.title, body: write.body });
   }
-  const run = log.acknowledged[0]?.title.split('-', 1)[0] ?? [...log.unanswered.keys()][0]?.split('-', 1)[0];
-  if (run !== undefined) {
-    const stored = query<{ title: string; body: string }>(dataDb, "SELECT title, body FROM records WHERE title LIKE ? || '-%'", run);
-    const acknowledged = new Map(log.acknowledged.map((write) => [write.title, write]));
-    for (const { title, body } of stored) {
-      const sent = acknowledged.get(title) ?? log.unanswered.get(title);
-      expect(sent?.body, `stored record ${title} was sent with this body`).toBe(body);
-      if (!acknowledged.has(title)) totals.unansweredStored++;
-    }
-    expect(stored.length).toBeGreaterThanOrEqual(log.acknowledged.length);
+  const stored = query<{ title: string; body: string }>(dataDb, "SELECT title, body FROM records WHERE title LIKE ? || '%'", titlePrefix(log.run));
+  const acknowledged = new Map(log.acknowledged.map((write) => [write.title, write]));
+  for (const { title, body } of stored) {
+    const sent = acknowledged.get(title) ?? log.unanswered.get(title);
+    expect(sent?.body, `stored record ${title} was sent with this body`).toBe(body);
+    if (!acknowledged.has(title)) totals.unansweredStored++;
   }
+  expect(stored.length).toBeGreaterThanOrEqual(log.acknowledged.length);
   totals.signIns += log.counts.signIns;
   totals.refreshes += log.counts.refreshes;
   totals.records += log.acknowledged.length;
