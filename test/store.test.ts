@@ -134,6 +134,19 @@ describe('opening files that are not a usable Gatehouse database', () => {
     }
   });
 
+  it('refuses a Gatehouse database whose tables do not match its schema version as corrupt, untouched', async () => {
+    // Damage the fault suite's random writes found: a table's definition changed in the schema text,
+    // which SQLite's own check accepts; preparing the engine's statements then failed with a raw SqliteError.
+    const path = copyTo(readFileSync(await gatehouseDb()));
+    const db = new Database(path);
+    db.unsafeMode(true); // lifts better-sqlite3's defensive mode, which forbids writing the schema
+    db.pragma('writable_schema = ON');
+    db.prepare("UPDATE sqlite_master SET sql = replace(sql, 'locked_until', 'locked_till') WHERE name = 'throttle'").run();
+    db.close();
+    const error = await expectRefused(path, 'corrupt', /damaged/);
+    expect(error.message).toMatch(/^The database at .* is damaged \(SQLITE_ERROR: .*locked_until.*\)/);
+  });
+
   it('refuses a truncated file that begins with the SQLite magic as corrupt', async () => {
     const original = readFileSync(await gatehouseDb());
     for (const size of [16, 50, 99]) {

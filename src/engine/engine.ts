@@ -29,6 +29,7 @@ import { PasswordHasher } from '../passwords/hasher.js';
 import { AuditRepository, type AuditRow } from '../store/audit.js';
 import { ClientRepository } from '../store/clients.js';
 import { openDatabase } from '../store/database.js';
+import { asStoreError } from '../store/sqlite-file.js';
 import { RevocationRepository } from '../store/revocations.js';
 import { SessionRepository } from '../store/sessions.js';
 import { SigningKeyRepository } from '../store/signing-keys.js';
@@ -369,6 +370,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
   let engine: Engine | undefined;
+  let prepared = false;
   const durability = options.path === ':memory:' ? undefined : new Durability(db, options.path, (m) => process.emitWarning(`gatehouse: ${m}`));
   try {
     const timeMark = new TimeMarkRepository(db);
@@ -427,14 +429,21 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       },
     };
     engine = new Engine(ctx, installationId, issuer, audience);
+    prepared = true;
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
     engine.startWatching();
     return engine;
   } catch (error) {
     await durability?.close();
     db.close();
-    throw error;
+    // Until every statement is prepared nothing has been written: a failure then is the file's.
+    throw !prepared && isSqliteError(error) ? asStoreError(error, options.path) : error;
   }
+}
+
+function isSqliteError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
 }
 
 /** Who is asking, for the engine's scheduling of password checks. */
