@@ -26,7 +26,7 @@ import {
 // loses none it acknowledged.
 
 const PAGE = 4096;
-const RANDOM_DAMAGE = scaled(40);
+const RANDOM_DAMAGE = scaled(100);
 
 /** A populated auth database and records file, closed cleanly (no -wal beside them). */
 let good: { auth: Buffer; data: Buffer };
@@ -127,7 +127,9 @@ describe('bad database files', () => {
     const outcomes = { opened: 0, refused: 0 };
     for (let n = 0; n < RANDOM_DAMAGE; n++) {
       const bytes = Buffer.from(good.auth);
-      const at = Math.floor(random() * bytes.length);
+      // Half the time in the schema's own text: page 1's cell content area, from the offset its header gives.
+      const schemaText = bytes.readUInt16BE(100 + 5);
+      const at = random() < 0.5 ? schemaText + Math.floor(random() * (PAGE - schemaText)) : Math.floor(random() * bytes.length);
       for (let i = at; i < Math.min(bytes.length, at + 1 + Math.floor(random() * 64)); i++) bytes[i] = Math.floor(random() * 256);
       const dir = directoryWith({ 'auth.db': bytes });
       const path = join(dir, 'auth.db');
