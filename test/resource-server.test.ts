@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openEngine, type Engine, type RecordItem, type RecordPage } from '../dist/index.js';
@@ -218,6 +219,20 @@ describe('the records API', () => {
     // The auth database is not a records file, nor the other way round.
     await expect(RecordStore.open(authPath)).rejects.toMatchObject({ name: 'StoreError', code: 'foreign' });
     await expect(openEngine({ path })).rejects.toMatchObject({ name: 'StoreError', code: 'foreign' });
+  });
+
+  it('refuses a records file whose table does not match its schema version as corrupt, untouched', async () => {
+    // Damage to the schema's text that SQLite's own check accepts (found by the fault suite).
+    const path = join(tempDir(), 'data.db');
+    (await RecordStore.open(path)).close();
+    const db = new Database(path);
+    db.unsafeMode(true); // lifts better-sqlite3's defensive mode, which forbids writing the schema
+    db.pragma('writable_schema = ON');
+    db.prepare("UPDATE sqlite_master SET sql = replace(sql, 'updated_at', 'updated_on') WHERE name = 'records'").run();
+    db.close();
+    const before = readFileSync(path);
+    await expect(RecordStore.open(path)).rejects.toMatchObject({ name: 'StoreError', code: 'corrupt', message: expect.stringMatching(/SQLITE_ERROR: .*updated_at/) });
+    expect(readFileSync(path).equals(before)).toBe(true);
   });
 });
 
