@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, StoreError } from '../../dist/index.js';
+import { RecordStore } from '../../dist/resource/records.js';
 import { fileTempDir, runGatehouse, startServe, type LaunchOptions } from '../serve-process.js';
 import {
   APP_CLIENT,
@@ -122,20 +123,23 @@ describe('bad database files', () => {
     figures.damagedPages = damaged.length + 1;
   });
 
-  it(`opens or refuses ${RANDOM_DAMAGE} randomly damaged databases with a StoreError only, a refused one untouched (seed ${SEED})`, async () => {
+  it(`opens or refuses ${RANDOM_DAMAGE} randomly damaged databases and records files with a StoreError only, a refused one untouched (seed ${SEED})`, async () => {
     const random = seededRandom(SEED + 2);
     const outcomes = { opened: 0, refused: 0 };
+    const kinds = [
+      { original: good.auth, open: async (path: string) => (await openEngine({ path, hashWorkers: 1 })).close() },
+      { original: good.data, open: async (path: string) => (await RecordStore.open(path)).close() },
+    ];
     for (let n = 0; n < RANDOM_DAMAGE; n++) {
-      const bytes = Buffer.from(good.auth);
+      const { original, open } = kinds[n % 2]!;
+      const bytes = Buffer.from(original);
       // Half the time in the schema's own text: page 1's cell content area, from the offset its header gives.
       const schemaText = bytes.readUInt16BE(100 + 5);
       const at = random() < 0.5 ? schemaText + Math.floor(random() * (PAGE - schemaText)) : Math.floor(random() * bytes.length);
       for (let i = at; i < Math.min(bytes.length, at + 1 + Math.floor(random() * 64)); i++) bytes[i] = Math.floor(random() * 256);
-      const dir = directoryWith({ 'auth.db': bytes });
-      const path = join(dir, 'auth.db');
+      const path = join(directoryWith({ 'damaged.db': bytes }), 'damaged.db');
       try {
-        const engine = await openEngine({ path, hashWorkers: 1 });
-        await engine.close();
+        await open(path);
         outcomes.opened++;
       } catch (error) {
         expect(error, String(error)).toBeInstanceOf(StoreError);
