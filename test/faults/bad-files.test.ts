@@ -5,11 +5,11 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, StoreError } from '../../dist/index.js';
 import { RecordStore } from '../../dist/resource/records.js';
+import { PASSWORD } from '../helpers.js';
 import { fileTempDir, runGatehouse, startServe, type LaunchOptions } from '../serve-process.js';
 import {
   APP_CLIENT,
   integrityCheck,
-  PASSWORD,
   postForm,
   prepareDatabase,
   query,

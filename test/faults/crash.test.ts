@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PASSWORD } from '../helpers.js';
 import { fileTempDir, startServe, type Served } from '../serve-process.js';
 import {
   alive,
@@ -9,7 +10,6 @@ import {
   eventually,
   freePort,
   integrityCheck,
-  PASSWORD,
   postForm,
   prepareDatabase,
   query,

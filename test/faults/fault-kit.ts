@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { openEngine } from '../../dist/index.js';
-import { PASSWORD, SECRET } from '../helpers.js';
+import { PASSWORD } from '../helpers.js';
 
 // What the fault suite's files share: run counts and the seed (from the environment, so a failure can
 // be replayed and CI can keep within its budget), a seeded generator, a database set up for `serve`,
@@ -49,20 +49,18 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** The app's first-party client, as `serve` makes it. */
 export const APP_CLIENT = 'gatehouse-app';
-export const CONFIDENTIAL_CLIENT = 'tool';
-export { PASSWORD, SECRET };
-export const RECORD_SCOPES = ['records:read', 'records:write'];
+const RECORD_SCOPES = ['records:read', 'records:write'];
 
 /**
- * A database ready for `gatehouse serve`: the app's client as serve makes it, a confidential client
- * (for /introspect), and `users` accounts with the records scopes and PASSWORD (so no admin bootstrap).
+ * A database ready for `gatehouse serve`: the app's client as serve makes it, and `users` accounts
+ * with the records scopes and PASSWORD (so serve creates no admin account).
  */
 export async function prepareDatabase(path: string, users: readonly string[]): Promise<void> {
   const engine = await openEngine({ path, hashWorkers: 1 });
   try {
     engine.clients.add({ id: APP_CLIENT, secret: 'none', scope: ['admin', ...RECORD_SCOPES], grants: ['password', 'refresh_token'] });
-    engine.clients.add({ id: CONFIDENTIAL_CLIENT, secret: { value: SECRET }, scope: RECORD_SCOPES });
     for (const username of users) await engine.users.add({ username, password: PASSWORD, scope: RECORD_SCOPES });
   } finally {
     await engine.close();
@@ -87,7 +85,7 @@ export async function readAnswer(response: Response): Promise<Answer> {
 }
 
 /** The answers docs/http.md and docs/api.md document, by status: the `error` codes each may carry. */
-export const DOCUMENTED_ERRORS: Readonly<Record<number, readonly string[]>> = {
+const DOCUMENTED_ERRORS: Readonly<Record<number, readonly string[]>> = {
   400: ['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'password_change_required'],
   401: ['invalid_client', 'invalid_token', 'unauthorized'],
   403: ['access_denied', 'insufficient_scope'],

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BearerGuard } from 'gatehouse/resource';
-import { fileTempDir, startServe, type Served } from '../serve-process.js';
 import { PASSWORD, seeded } from '../helpers.js';
+import { fileTempDir, startServe, type Served } from '../serve-process.js';
 import { APP_CLIENT, expectDocumentedError, postForm, prepareDatabase, readAnswer, report, scaled, SEED } from './fault-kit.js';
 
 // Property-based fuzzing of the resource side: the records API of a real `gatehouse serve` (its
@@ -66,7 +66,7 @@ describe('fuzzing the records API of gatehouse serve', () => {
     await prepareDatabase(db, ['ada']);
     served = await startServe(['--db', db, '--port', '0']);
     for (const [kind, scope] of [['write', 'records:read records:write'], ['read', 'records:read']] as const) {
-      const issued = await postForm(`${served.url}/token`, { grant_type: 'password', client_id: APP_CLIENT, username: 'ada', password: PASSWORD, scope });
+      const issued = await postForm(`${served.url}/token`, { grant_type: 'password', client_id: APP_CLIENT, username: 'ada', password:  scope });
       tokens[kind] = issued.body.access_token;
     }
     const created = await fetch(`${served.resourceUrl}/api/records`, {

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD } from '../helpers.js';
 import { fileTempDir, rawRequest, startServe, type Served } from '../serve-process.js';
-import { APP_CLIENT, childPids, eventually, expectDocumentedError, PASSWORD, postForm, prepareDatabase, report, rssBytes, scaled, SEED } from './fault-kit.js';
+import { APP_CLIENT, childPids, eventually, expectDocumentedError, postForm, prepareDatabase, report, rssBytes, scaled, SEED } from './fault-kit.js';
 
 // Hostile local callers against a real `gatehouse serve` and its resource service: foreign Host
 // values (DNS rebinding), cross-site Origins, oversized headers and bodies, slow-loris connections.

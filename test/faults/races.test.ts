@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatehouseAsync, type Run } from '../cli-helpers.js';
+import { PASSWORD } from '../helpers.js';
 import { race } from '../process-racers.js';
 import { fileTempDir, startServe, type Served } from '../serve-process.js';
-import { APP_CLIENT, integrityCheck, PASSWORD, postForm, prepareDatabase, query, readAnswer, report, scaled } from './fault-kit.js';
+import { APP_CLIENT, integrityCheck, postForm, prepareDatabase, query, readAnswer, report, scaled } from './fault-kit.js';
 
 // Races between OS processes on one database: refreshes of one token, failing sign-ins of one
 // account, and the CLI changing what a running `gatehouse serve` decides with.
