@@ -1,9 +1,9 @@
-import { parse, join } from 'node:path';
 import { openEngine, type Engine } from '../engine/engine.js';
+import { bootstrapAdmin, ensureFirstPartyClient } from '../engine/first-run.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
+import { dataPathFor } from '../resource/service-config.js';
 import { startResourceService, type ResourceService } from '../resource/supervisor.js';
 import { listenForChanges, type ChangeListener } from '../store/change-signal.js';
-import { bootstrapAdmin, ensureFirstPartyClient } from './bootstrap.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
 
@@ -65,15 +65,6 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     await resource?.close();
     await engine?.close();
   }
-}
-
-/**
- * The records database: beside the auth database, named after it with `.db` replaced by
- * `.data.db` (`gatehouse.db` → `gatehouse.data.db`; a name without `.db` gets `.data.db` added).
- */
-function dataPathFor(db: string): string {
-  const { dir, base } = parse(db);
-  return join(dir, `${base.endsWith('.db') ? base.slice(0, -'.db'.length) : base}.data.db`);
 }
 
 function portTaken(what: string, port: number): (error: NodeJS.ErrnoException) => never {

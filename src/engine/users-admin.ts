@@ -213,16 +213,20 @@ function checkFlag(value: boolean | undefined, name: string): boolean {
   return value ?? false;
 }
 
-function checkUsername(raw: string): string {
-  const username = typeof raw === 'string' ? raw.normalize('NFKC') : '';
+/** What every username must be; adapters (IPC) refuse other names before any work. */
+export const USERNAME_RULE = `A username must be 1 to ${MAX_USERNAME} characters, without control characters or surrounding spaces.`;
+
+/** Whether `raw` is a name an account may have (after NFKC): see USERNAME_RULE. */
+export function isAllowedUsername(raw: unknown): raw is string {
+  if (typeof raw !== 'string' || raw.length > 4 * MAX_USERNAME) return false;
+  const username = raw.normalize('NFKC');
   const length = [...username].length;
-  if (length === 0 || length > MAX_USERNAME || username !== username.trim() || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(username)) {
-    throw new AdminError(
-      'invalid_argument',
-      `A username must be 1 to ${MAX_USERNAME} characters, without control characters or surrounding spaces.`,
-    );
-  }
-  return username;
+  return length > 0 && length <= MAX_USERNAME && username === username.trim() && !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(username);
+}
+
+function checkUsername(raw: string): string {
+  if (!isAllowedUsername(raw)) throw new AdminError('invalid_argument', USERNAME_RULE);
+  return raw.normalize('NFKC');
 }
 
 function checkDisplayName(raw: string | null | undefined): string | null {

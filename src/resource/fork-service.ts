@@ -1,9 +1,6 @@
 import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { serviceArgs, type ServiceConfig } from './service-config.js';
+import { SERVICE_ENTRY, serviceArgs, type ServiceConfig } from './service-config.js';
 import type { ServiceProcess } from './service-instance.js';
-
-const ENTRY = fileURLToPath(new URL('./service-main.js', import.meta.url));
 
 /**
  * Starts the resource service as a Node child process with an IPC channel (how `gatehouse serve`
@@ -11,7 +8,7 @@ const ENTRY = fileURLToPath(new URL('./service-main.js', import.meta.url));
  * to its parent's ready line; its stderr is the parent's.
  */
 export function forkService(config: ServiceConfig): ServiceProcess {
-  const child = fork(ENTRY, serviceArgs(config), {
+  const child = fork(SERVICE_ENTRY, serviceArgs(config), {
     execArgv: withoutInspector(process.execArgv),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

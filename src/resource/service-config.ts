@@ -1,5 +1,10 @@
+import { join, parse } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_CLOCK_LEEWAY_SECONDS } from '../engine/policy.js';
+
+/** The service process's entry module (dist/resource/service-main.js), whatever starts it. */
+export const SERVICE_ENTRY = fileURLToPath(new URL('./service-main.js', import.meta.url));
 
 /**
  * What a resource service process is started with, on its command line. None of it is secret (the
@@ -62,4 +67,13 @@ function wholeNumber(value: string | undefined, name: string, max: number): numb
     throw new TypeError(`--${name} must be a whole number from 0 to ${max}.`);
   }
   return Number(value);
+}
+
+/**
+ * The records database: beside the auth database, named after it with `.db` replaced by
+ * `.data.db` (`gatehouse.db` → `gatehouse.data.db`; a name without `.db` gets `.data.db` added).
+ */
+export function dataPathFor(db: string): string {
+  const { dir, base } = parse(db);
+  return join(dir, `${base.endsWith('.db') ? base.slice(0, -'.db'.length) : base}.data.db`);
 }

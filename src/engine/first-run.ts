@@ -1,22 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { AdminError } from '../engine/admin-error.js';
-import type { Engine } from '../engine/engine.js';
-import { CliError } from './errors.js';
+import { AdminError } from './admin-error.js';
+import type { Engine } from './engine.js';
+
+/**
+ * What a new installation needs before anyone can sign in, shared by `gatehouse serve` and the
+ * desktop app: the app's own client, and a first administrator.
+ */
 
 /** The app's own public client, for the password and refresh_token grants. */
-const FIRST_PARTY_CLIENT = 'gatehouse-app';
+export const FIRST_PARTY_CLIENT_ID = 'gatehouse-app';
 const ALL_SCOPES = ['admin', 'records:read', 'records:write'];
 
 /** Registers the first-party client unless it exists (as IT may have changed it, it is left alone). */
 export function ensureFirstPartyClient(engine: Engine): void {
   try {
-    engine.clients.get(FIRST_PARTY_CLIENT);
+    engine.clients.get(FIRST_PARTY_CLIENT_ID);
   } catch (error) {
     if (!(error instanceof AdminError && error.code === 'client_not_found')) throw error;
-    engine.clients.add({ id: FIRST_PARTY_CLIENT, secret: 'none', scope: ALL_SCOPES, grants: ['password', 'refresh_token'] });
+    engine.clients.add({ id: FIRST_PARTY_CLIENT_ID, secret: 'none', scope: ALL_SCOPES, grants: ['password', 'refresh_token'] });
   }
+}
+
+/** The first administrator could not be created; nothing was changed. */
+export class FirstRunError extends Error {
+  override readonly name = 'FirstRunError';
 }
 
 /**
@@ -32,7 +41,7 @@ export async function bootstrapAdmin(engine: Engine, dbPath: string): Promise<st
   const password = randomBytes(18).toString('base64url');
   const handle = await open(file, 'wx', 0o600).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
-    throw new CliError('refused', `${file} already exists; move it away (it may hold an earlier one-time password) and start again.`);
+    throw new FirstRunError(`${file} already exists; move it away (it may hold an earlier one-time password) and start again.`);
   });
   try {
     await handle.writeFile(`${password}\n`);
