@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -17,15 +17,43 @@ export interface Run {
  * Runs the real `gatehouse` launcher as a child process with stdin piped (empty unless given) and
  * without the caller's GATEHOUSE_DB, so only what the test passes decides the database.
  */
-export function gatehouse(args: readonly string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Run {
-  const { GATEHOUSE_DB: _ignored, ...env } = process.env;
+export function gatehouse(args: readonly string[], options: RunOptions = {}): Run {
   const run = spawnSync(process.execPath, [bin, ...args], {
     input: options.input ?? '',
     encoding: 'utf8',
-    env: { ...env, ...options.env },
+    env: cliEnv(options),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** `gatehouse` as above without blocking the test's event loop (for a test that serves requests meanwhile). */
+export function gatehouseAsync(args: readonly string[], options: RunOptions = {}): Promise<Run> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: cliEnv(options),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+export interface RunOptions {
+  input?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+function cliEnv(options: RunOptions): NodeJS.ProcessEnv {
+  const { GATEHOUSE_DB: _ignored, ...env } = process.env;
+  return { ...env, ...options.env };
 }
 
 /**

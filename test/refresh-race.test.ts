@@ -1,10 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { TokenError } from '../dist/index.js';
 import { newEngine, oauthFailure, PASSWORD, seeded } from './helpers.js';
+import { race } from './process-racers.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/refresh-once.mjs', import.meta.url));
 const RACERS = 4;
@@ -14,62 +13,9 @@ type Outcome =
   | { pid: number; ok: true; access_token: string; refresh_token: string }
   | { pid: number; ok: false; error: string; error_description: string };
 
-interface Racer {
-  child: ChildProcessWithoutNullStreams;
-  ready: Promise<void>;
-  outcome: Promise<Outcome>;
-  exited: Promise<number | null>;
-  stderr: string[];
-}
-
-function startRacer(path: string, token: string, now: number): Racer {
-  const child = spawn(process.execPath, [FIXTURE, path, token, String(now)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stderr: string[] = [];
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout });
-  const messages: unknown[] = [];
-  const waiters: Array<() => void> = [];
-  lines.on('line', (line) => {
-    messages.push(JSON.parse(line));
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const nth = async (index: number): Promise<unknown> => {
-    for (;;) {
-      if (messages.length > index) return messages[index];
-      const code = await Promise.race([exited, new Promise<'line'>((resolve) => waiters.push(() => resolve('line')))]);
-      if (code !== 'line' && messages.length <= index) {
-        throw new Error(`racer ${child.pid} exited with ${code} before line ${index + 1}: ${stderr.join('')}`);
-      }
-    }
-  };
-  const ready = nth(0).then((message) => {
-    expect(message).toEqual({ ready: true, pid: child.pid });
-  });
-  const outcome = nth(1) as Promise<Outcome>;
-  // Keep rejections observed until the test awaits them.
-  ready.catch(() => {});
-  outcome.catch(() => {});
-  return { child, ready, outcome, exited, stderr };
-}
-
 /** N processes present the same refresh token once, all released by one start signal. */
-async function race(path: string, token: string, now: number): Promise<Outcome[]> {
-  const racers = Array.from({ length: RACERS }, () => startRacer(path, token, now));
-  try {
-    await Promise.all(racers.map((r) => r.ready));
-    // The start signal: every racer has its engine open and is blocked reading stdin.
-    for (const { child } of racers) child.stdin.write('go\n');
-    const outcomes = await Promise.all(racers.map((r) => r.outcome));
-    const codes = await Promise.all(racers.map((r) => r.exited));
-    expect(codes, racers.map((r) => r.stderr.join('')).join('\n')).toEqual(racers.map(() => 0));
-    return outcomes;
-  } finally {
-    for (const { child } of racers) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    await Promise.all(racers.map((r) => r.exited));
-  }
+function raceRefresh(path: string, token: string, now: number): Promise<Outcome[]> {
+  return race<Outcome>(Array.from({ length: RACERS }, () => [FIXTURE, path, token, String(now)]));
 }
 
 describe('refresh token race between separate processes on one database file', () => {
@@ -87,7 +33,7 @@ describe('refresh token race between separate processes on one database file', (
       await engine.close();
 
       clock.advance(1);
-      const outcomes = await race(path, token, clock.now());
+      const outcomes = await raceRefresh(path, token, clock.now());
 
       const winners = outcomes.filter((o): o is Extract<Outcome, { ok: true }> => o.ok);
       const losers = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);

@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openEngine, type Engine, type RecordItem, type RecordPage } from '../dist/index.js';
@@ -219,6 +220,20 @@ describe('the records API', () => {
     await expect(RecordStore.open(authPath)).rejects.toMatchObject({ name: 'StoreError', code: 'foreign' });
     await expect(openEngine({ path })).rejects.toMatchObject({ name: 'StoreError', code: 'foreign' });
   });
+
+  it('refuses a records file whose table does not match its schema version as corrupt, untouched', async () => {
+    // Damage to the schema's text that SQLite's own check accepts (found by the fault suite).
+    const path = join(tempDir(), 'data.db');
+    (await RecordStore.open(path)).close();
+    const db = new Database(path);
+    db.unsafeMode(true); // lifts better-sqlite3's defensive mode, which forbids writing the schema
+    db.pragma('writable_schema = ON');
+    db.prepare("UPDATE sqlite_master SET sql = replace(sql, 'updated_at', 'updated_on') WHERE name = 'records'").run();
+    db.close();
+    const before = readFileSync(path);
+    await expect(RecordStore.open(path)).rejects.toMatchObject({ name: 'StoreError', code: 'corrupt', message: expect.stringMatching(/SQLITE_ERROR: .*updated_at/) });
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
 });
 
 describe('GET /api/me', () => {
@@ -359,6 +374,8 @@ describe('the service as a loopback listener', () => {
       body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]),
     });
     expect(notUtf8.status).toBe(400);
+    // A path starting with `//` is a path, not a host name: 404, never a 500 or another route.
+    for (const path of ['//', '//evil.example/api/me', '//api/me']) expectError(await call(server, 'GET', path, { token }), 404, 'not_found');
     const answer = await rawRequest(server.port, `GARBAGE\r\n\r\n`);
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body).error).toBe('invalid_request');

@@ -56,8 +56,8 @@ export function fileTempDir(): string {
 }
 
 /** Runs the CLI with these arguments and collects its output, for commands that end by themselves. */
-export function runGatehouse(args: readonly string[]): Promise<Exit & { stdout: string; stderr: string }> {
-  const child = spawnTracked([BIN, ...args]);
+export function runGatehouse(args: readonly string[], options: LaunchOptions = {}): Promise<Exit & { stdout: string; stderr: string }> {
+  const child = spawnTracked([BIN, ...args], options);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -70,8 +70,8 @@ export function runGatehouse(args: readonly string[]): Promise<Exit & { stdout: 
  * Unless ARGS say otherwise, the resource service takes a free port (`--resource-port 0`), so that
  * test files running side by side never compete for the default one.
  */
-export async function startServe(args: readonly string[]): Promise<Served> {
-  const child = spawnTracked([BIN, 'serve', ...args, ...(args.includes('--resource-port') ? [] : ['--resource-port', '0'])]);
+export async function startServe(args: readonly string[], options: LaunchOptions = {}): Promise<Served> {
+  const child = spawnTracked([BIN, 'serve', ...args, ...(args.includes('--resource-port') ? [] : ['--resource-port', '0'])], options);
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
@@ -107,8 +107,17 @@ export async function startServe(args: readonly string[]): Promise<Served> {
   };
 }
 
-function spawnTracked(args: readonly string[]): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface LaunchOptions {
+  /**
+   * A command that execs the rest of its arguments (`node BIN …`) after setting something up, e.g.
+   * `['bash', '-c', 'ulimit -f 64; exec "$@"', 'bash']` for a file size limit.
+   */
+  prefix?: readonly string[];
+}
+
+function spawnTracked(args: readonly string[], { prefix = [] }: LaunchOptions = {}): ChildProcess {
+  const [command, ...commandArgs] = [...prefix, process.execPath, ...args];
+  const child = spawn(command!, commandArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   void closed(child).then(() => children.delete(child));
   return child;

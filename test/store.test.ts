@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -132,6 +132,19 @@ describe('opening files that are not a usable Gatehouse database', () => {
       const error = await expectRefused(path, 'corrupt', /damaged/);
       expect(error.message, label).toMatch(/^The database at .* is damaged/);
     }
+  });
+
+  it('refuses a Gatehouse database whose tables do not match its schema version as corrupt, untouched', async () => {
+    // Damage the fault suite's random writes found: a table's definition changed in the schema text,
+    // which SQLite's own check accepts; preparing the engine's statements then failed with a raw SqliteError.
+    const path = copyTo(readFileSync(await gatehouseDb()));
+    const db = new Database(path);
+    db.unsafeMode(true); // lifts better-sqlite3's defensive mode, which forbids writing the schema
+    db.pragma('writable_schema = ON');
+    db.prepare("UPDATE sqlite_master SET sql = replace(sql, 'locked_until', 'locked_till') WHERE name = 'throttle'").run();
+    db.close();
+    const error = await expectRefused(path, 'corrupt', /damaged/);
+    expect(error.message).toMatch(/^The database at .* is damaged \(SQLITE_ERROR: .*locked_until.*\)/);
   });
 
   it('refuses a truncated file that begins with the SQLite magic as corrupt', async () => {
@@ -296,6 +309,29 @@ describe('close and reopen', () => {
       expect(db.prepare("SELECT value FROM meta WHERE key = 'installation_id'").all()).toEqual([{ value: id }]);
       expect(db.prepare('SELECT count(*) AS n FROM signing_keys').get()).toEqual({ n: 4 });
     });
+  });
+});
+
+describe('closing when the last write fails', () => {
+  it('rejects with the write\'s error and still lets go of the database file', async () => {
+    // Not newEngine: its clean-up would close the engine again and see the same rejection.
+    const path = join(tempDir(), 'auth.db');
+    const engine = await openEngine({ path, hashWorkers: 1 });
+    // The last write close() makes (the time mark) fails, as on a full disk (found by the fault suite).
+    const other = new Database(path);
+    other.exec(`CREATE TRIGGER refuse_time_mark BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'no space left'); END;
+                CREATE TRIGGER refuse_time_mark_insert BEFORE INSERT ON meta BEGIN SELECT RAISE(ABORT, 'no space left'); END;`);
+    other.close();
+    const opened = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    }).length;
+    expect(opened()).toBeGreaterThan(0);
+    await expect(engine.close()).rejects.toThrow('no space left');
+    expect(opened()).toBe(0);
   });
 });
 

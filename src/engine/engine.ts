@@ -31,6 +31,7 @@ import { ClientRepository } from '../store/clients.js';
 import { openDatabase } from '../store/database.js';
 import type { StoreError } from '../store/errors.js';
 import { markClosedCleanly, type BackgroundCheck } from '../store/sqlite-file.js';
+import { asStoreError } from '../store/sqlite-file.js';
 import { RevocationRepository } from '../store/revocations.js';
 import { SessionRepository } from '../store/sessions.js';
 import { SigningKeyRepository } from '../store/signing-keys.js';
@@ -321,13 +322,17 @@ export class Engine {
     this.ctx.keys.retireUnsaved();
     await this.ctx.hasher.close();
     await this.ctx.durability?.close();
-    // A damaged file gets no more writes, and no mark that would vouch for it.
-    if (!this.damaged) {
-      this.ctx.timeMark.raise(this.ctx.clock.mark);
-      if (this.ctx.durability) markClosedCleanly(this.ctx.db, this.ctx.durability.path);
+    try {
+      // A damaged file gets no more writes, and no mark that would vouch for it.
+      if (!this.damaged) {
+        this.ctx.timeMark.raise(this.ctx.clock.mark);
+        if (this.ctx.durability) markClosedCleanly(this.ctx.db, this.ctx.durability.path);
+      }
+      this.auditAnnouncer.flush();
+    } finally {
+      // A last write that fails (a full disk) is reported by close(), but the file is let go all the same.
+      this.ctx.db.close();
     }
-    this.auditAnnouncer.flush();
-    this.ctx.db.close();
   }
 
   /** @internal Closes the engine if the integrity check running after its open finds damage. */
@@ -454,6 +459,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const issuer = options.issuer ?? `urn:gatehouse:${installationId}`;
   const audience = options.audience ?? `urn:gatehouse:resource:${installationId}`;
   let engine: Engine | undefined;
+  let prepared = false;
   const durability = options.path === ':memory:' ? undefined : new Durability(db, options.path, (m) => process.emitWarning(`gatehouse: ${m}`), sqliteBinding);
   try {
     const timeMark = new TimeMarkRepository(db);
@@ -530,6 +536,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       (rows) => engine?.emit('audit', rows),
     );
     engine = new Engine(ctx, announcer, installationId, issuer, audience, sqliteBinding);
+    prepared = true;
     if (options.signingKeyAtOpen !== false) await keys.signingKey();
     // Damage found while the engine was starting: refuse the file, as an open that waited would.
     if (backgroundCheck?.failure?.code === 'corrupt') throw backgroundCheck.failure;
@@ -540,8 +547,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     await backgroundCheck?.stop();
     await durability?.close();
     db.close();
-    throw error;
+    // Until every statement is prepared nothing has been written: a failure then is the file's.
+    throw !prepared && isSqliteError(error) ? asStoreError(error, options.path) : error;
   }
+}
+
+function isSqliteError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
 }
 
 /** Who is asking, for the engine's scheduling of password checks. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import type { RecordItem, RecordPage } from '../contracts.js';
-import { openSqliteFile } from '../store/sqlite-file.js';
+import { asStoreError, openSqliteFile } from '../store/sqlite-file.js';
 import { RECORDS_SCHEMA } from './records-migrations.js';
 
 interface RecordRow {
@@ -64,7 +64,13 @@ export class RecordStore {
   /** Opens (creating, 0600, if needed) the records file; refuses files that are not one (StoreError). */
   static async open(path: string, options: RecordStoreOptions = {}): Promise<RecordStore> {
     const { db } = await openSqliteFile(path, RECORDS_SCHEMA, options.sqliteBinding);
-    return new RecordStore(db, options.clock ?? systemClock);
+    try {
+      return new RecordStore(db, options.clock ?? systemClock);
+    } catch (error) {
+      // Its statements cannot be prepared: tables unlike the schema version's, a damaged file.
+      db.close();
+      throw asStoreError(error, path);
+    }
   }
 
   close(): void {

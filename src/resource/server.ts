@@ -69,7 +69,9 @@ function target(requestTarget: string): { resolved: ReturnType<typeof resolveRou
   if (PLAIN_PATH.test(requestTarget) && !requestTarget.startsWith('//')) {
     return { resolved: resolveRoute(requestTarget), query: new URLSearchParams() };
   }
-  const url = new URL(requestTarget, 'http://127.0.0.1');
+  // Appended to the origin, not resolved against it: resolved, a target starting with `//` would be
+  // read as a host name (and `//` alone throws).
+  const url = new URL(`http://127.0.0.1${requestTarget}`);
   return { resolved: resolveRoute(url.pathname), query: url.searchParams };
 }
 

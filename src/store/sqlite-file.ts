@@ -293,6 +293,11 @@ export function asStoreError(error: unknown, path: string): StoreError {
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return new StoreError('corrupt', `The database at ${path} is damaged (${code}); it was left untouched.`, { cause: error });
   }
+  // While opening, a statement SQLite cannot run (no such table or column) means tables unlike the
+  // ones the schema version promises: the file's schema was damaged in a way its own check accepts.
+  if (code === 'SQLITE_ERROR') {
+    return new StoreError('corrupt', `The database at ${path} is damaged (${code}: ${messageOf(error)}); it was left untouched.`, { cause: error });
+  }
   return new StoreError('unavailable', `Cannot use the database at ${path}: ${messageOf(error)}`, { cause: error });
 }
 
