@@ -73,6 +73,10 @@ describe('electron-builder.yml', () => {
     expect(targets(config.win.target)).toEqual(['nsis', 'msi']);
     expect(config.nsis).toMatchObject({ oneClick: false, perMachine: true, deleteAppDataOnUninstall: false });
     expect(config.msi).toMatchObject({ perMachine: true });
+    // The NSIS include registers the audit copies' event log source, and removes it at uninstall.
+    const include = readFileSync(join(ROOT, config.nsis.include as string), 'utf8');
+    expect(include).toMatch(/!macro customInstall[\s\S]*New-EventLog -LogName Application -Source Gatehouse[\s\S]*!macroend/);
+    expect(include).toMatch(/!macro customUnInstall[\s\S]*Remove-EventLog -Source Gatehouse[\s\S]*!macroend/);
   });
 
   it('builds a dmg and a zip on macOS, hardened, notarized from the environment only', () => {
