@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach } from 'vitest';
 import { openEngine, type Clock, type Engine, type EngineOptions } from '../dist/index.js';
 
@@ -62,4 +63,14 @@ export async function oauthFailure(promise: Promise<unknown>): Promise<{ code: s
     return error as never;
   }
   throw new Error('expected the operation to fail');
+}
+
+/** A second, read-only connection to look at what the engine wrote. */
+export function inspect<T>(path: string, look: (db: Database.Database) => T): T {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return look(db);
+  } finally {
+    db.close();
+  }
 }

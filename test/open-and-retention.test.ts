@@ -4,18 +4,9 @@ import { setTimeout } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { EngineClosedError, openEngine, StoreError, type Engine } from '../dist/index.js';
-import { FakeClock, PASSWORD, seeded } from './helpers.js';
+import { FakeClock, inspect, PASSWORD, seeded } from './helpers.js';
 
 const DAY_MS = 86_400_000;
-
-function inspect<T>(path: string, look: (db: Database.Database) => T): T {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return look(db);
-  } finally {
-    db.close();
-  }
-}
 
 const metaValue = (path: string, key: string) =>
   inspect(path, (db) => db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined);

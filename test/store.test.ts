@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openEngine, StoreError, TokenError, type Engine, type StoreErrorCode } from '../dist/index.js';
 import { migrations, SCHEMA_VERSION } from '../dist/store/migrations.js';
-import { FakeClock, newEngine, PASSWORD, seeded, SECRET, tempDir } from './helpers.js';
+import { FakeClock, inspect, newEngine, PASSWORD, seeded, SECRET, tempDir } from './helpers.js';
 
 /** "GHSE": the PRAGMA application_id every Gatehouse database carries. */
 const GATEHOUSE_APPLICATION_ID = 0x47485345;
@@ -30,16 +30,6 @@ function listingBesidesCompanions(path: string): string[] {
     if (full === `${path}-wal`) return statSync(full).size !== 0;
     return true;
   });
-}
-
-/** A second, read-only connection to look at what the engine wrote. */
-function inspect<T>(path: string, look: (db: Database.Database) => T): T {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return look(db);
-  } finally {
-    db.close();
-  }
 }
 
 /** A real Gatehouse database (user, clients, a session, audit rows), closed and fully checkpointed. */
