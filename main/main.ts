@@ -117,6 +117,8 @@ async function start(): Promise<void> {
     forwardAudit(engine, osLog);
   }
   closers.push(() => engine.close());
+  // Damage found by the integrity check that runs after the open: the engine has closed itself.
+  engine.on('damaged', (error) => fail('Gatehouse found its database damaged', `${dbPath}\n\n${error.message}\n\nAsk your IT department to restore a backup.`));
   // Before the first administrator is made: a provisioned installation needs no random one.
   await applyProvisioning(engine);
   const inForce = policyInForce({ ...layers, provisioning: engine.provisionedAppSettings() });
@@ -150,7 +152,7 @@ async function start(): Promise<void> {
     width: 1100,
     height: 760,
     show: false,
-    webPreferences: secureWebPreferences(PRELOAD),
+    webPreferences: secureWebPreferences(PRELOAD, { devTools: !app.isPackaged }),
   });
   closers.push(forwardSessionChanges(window.webContents, handlers));
   window.once('ready-to-show', () => window?.show());
@@ -210,18 +212,22 @@ async function applyProvisioning(engine: Engine): Promise<void> {
   }
 }
 
-/** safeStorage for what policy wants kept across restarts; where it protects nothing, said once and done without. */
+/**
+ * safeStorage for what outlives a restart: the signing keys, when policy asks for that before the
+ * database opens, and the kept sign-in whenever safeStorage protects anything. The policy in force,
+ * provisioning included, decides later whether a sign-in may be kept; one it no longer allows is
+ * then found, ended and removed. Where safeStorage protects nothing, it is said once and done without.
+ */
 async function safeStorageProtection(policy: Readonly<AppPolicy>): Promise<{ keyProtector?: KeyProtector; secretStore?: SecretFile }> {
-  if (!policy.persistentSigningKeys && !policy.staySignedInAllowed) return {};
   const problem = await safeStorageProblem(safeStorage);
   if (problem) {
-    log(problem);
+    if (policy.persistentSigningKeys || policy.staySignedInAllowed) log(problem);
     return {};
   }
   const protection: { keyProtector?: KeyProtector; secretStore?: SecretFile } = {};
   if (policy.persistentSigningKeys) protection.keyProtector = await safeStorageKeyProtector(safeStorage);
   // Per OS user, even when the database is shared: it holds this person's refresh token.
-  if (policy.staySignedInAllowed) protection.secretStore = await safeStorageSecretStore(safeStorage, join(app.getPath('userData'), 'session.secret'), { log });
+  protection.secretStore = await safeStorageSecretStore(safeStorage, join(app.getPath('userData'), 'session.secret'), { log });
   return protection;
 }
 

@@ -197,6 +197,25 @@ describe('gatehouse backup and restore', () => {
     expect(readdirSync(dir).filter((name) => name.includes('restoring'))).toEqual([]);
   });
 
+  it('restore refuses while any other process has the database open, signal listener or not', async () => {
+    const dir = tempDir();
+    const db = await seeded(dir);
+    const good = join(dir, 'good.db');
+    expect((await runGatehouse(['backup', good, '--db', db])).code).toBe(0);
+    // A plain SQLite connection (as a host of another OS user would hold): no change signal to find it by.
+    const holder = new BetterSqlite3(db, { fileMustExist: true });
+    holder.prepare('SELECT count(*) FROM users').get();
+    try {
+      const refused = await runGatehouse(['restore', good, '--db', db]);
+      expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/is open in another process .*; stop it, then restore/)]);
+      expect(existsSync(`${db}.before-restore`)).toBe(false);
+      expect(readdirSync(dir).filter((name) => name.includes('restoring'))).toEqual([]);
+    } finally {
+      holder.close();
+    }
+    expect((await runGatehouse(['restore', good, '--db', db])).code).toBe(0);
+  });
+
   it('backup refuses an OUT that exists, and a missing database; --json reports what was written', async () => {
     const dir = tempDir();
     const db = await seeded(dir);

@@ -35,7 +35,9 @@ describe('secureWebPreferences', () => {
       spellcheck: false,
       navigateOnDragDrop: false,
       safeDialogs: true,
+      devTools: false,
     });
+    expect(secureWebPreferences('/opt/gatehouse/preload.cjs', { devTools: true }).devTools).toBe(true);
   });
 
   it('refuses a relative preload path', () => {

@@ -52,6 +52,15 @@ describe('IPC handlers: administration', () => {
     expect(failure(await h.call('admin.listUsers')).code).toBe('forbidden');
   });
 
+  it('refuses an admin whose account lost the admin scope, at once (the token still carries it)', async () => {
+    const h = await harness();
+    await signIn(h, 'root', ADMIN_PASSWORD);
+    ok(await h.call('admin.listUsers'));
+    h.engine.users.setScope('root', ['records:read', 'records:write']);
+    expect((await h.engine.verifyAccessToken((await accessToken(h)).accessToken)).scope.split(' ')).toContain('admin');
+    expect(failure(await h.call('admin.listUsers')).code).toBe('forbidden');
+  });
+
   it('lets an admin manage users, sessions and keys, with typed refusals', async () => {
     const h = await harness();
     await signIn(h, 'root', ADMIN_PASSWORD);

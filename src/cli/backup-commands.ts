@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, constants, copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { dataPathFor } from '../resource/service-config.js';
 import { RECORDS_SCHEMA } from '../resource/records-migrations.js';
 import { backupSqliteFile, checkCopy, checkIdentity, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
@@ -67,6 +68,9 @@ export async function restore({ io, args, json, db }: CommandContext): Promise<v
       checked(records, dataSource, RECORDS_SCHEMA);
     }
     await refuseWhileHostsRun(db); // one may have started meanwhile
+    // SQLite itself knows of every connection, also a host of another OS user or one whose signal
+    // listener did not start: the database must be free of them all.
+    refuseWhileOpenElsewhere(db);
     const kept = { database: swapIn(auth, db), records: records ? swapIn(records, dataPathFor(db)) : null };
     const text =
       `Restored ${db} from ${source}${records ? ' (with its records)' : ''}: ${outcome.sessionsRevoked} session(s) revoked, ` +
@@ -82,6 +86,27 @@ async function refuseWhileHostsRun(db: string): Promise<void> {
   const hosts = await runningHosts(db);
   if (hosts > 0) {
     throw new CliError('refused', `${hosts} running host(s) (the app or gatehouse serve) have ${db} open; stop them, then restore.`);
+  }
+}
+
+/**
+ * Refuses while any other connection has `db` open: taking SQLite's exclusive lock fails then
+ * (SQLITE_BUSY), whoever holds it. A database too damaged to lock is no reason to refuse a restore.
+ */
+function refuseWhileOpenElsewhere(db: string): void {
+  if (!existsSync(db)) return;
+  let probe: BetterSqlite3.Database | undefined;
+  try {
+    probe = new BetterSqlite3(db, { fileMustExist: true, timeout: 0 });
+    probe.pragma('locking_mode = EXCLUSIVE');
+    probe.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+      throw new CliError('refused', `${db} is open in another process (the app or gatehouse serve, perhaps of another user); stop it, then restore.`);
+    }
+  } finally {
+    probe?.close();
   }
 }
 

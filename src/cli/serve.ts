@@ -6,6 +6,7 @@ import { dataPathFor } from '../resource/service-config.js';
 import { startResourceService, type ResourceService } from '../resource/supervisor.js';
 import { OsLogForwarder } from '../security/os-log-forwarder.js';
 import { listenForChanges, type ChangeListener } from '../store/change-signal.js';
+import { StoreError } from '../store/errors.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
 
@@ -39,6 +40,9 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     http = await startHttpServer({ port, log, beforeReply }).catch(portTaken('Port', port));
     // Bound first, so that the tokens' issuer is the URL actually served (with --port 0 too).
     engine = await openEngine({ path: db, issuer: issuer ?? http.url });
+    // Damage the integrity check finds after the open closes the engine: serve stops, and says why.
+    const opened = engine;
+    const damage = new Promise<StoreError>((resolve) => opened.on('damaged', resolve));
     if (forwardToOsLog) {
       osLog = new OsLogForwarder({ log });
       forwardAudit(engine, osLog);
@@ -50,7 +54,7 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
     resource = await startResourceService(engine, { port: resourcePort, dataPath: dataPathFor(db), log }).catch(
       portTaken('Resource port', resourcePort),
     );
-    const [opened, served] = [engine, resource];
+    const served = resource;
     // The CLI nudges us after each change it makes and waits for the answer: by then the engine has
     // looked, and the resource service has applied what it found, so the very next request sees it.
     changes = await listenForChanges(
@@ -62,11 +66,12 @@ export async function serve({ io, values, db }: CommandContext): Promise<void> {
       log,
     );
     if (!stop.signalled()) io.stdout.write(`${JSON.stringify({ issuer: engine.issuer, resource: resource.url })}\n`);
-    const signal = await stop.promise;
+    const ended = await Promise.race([stop.promise, damage]);
     stop.dispose(); // a second signal now ends the process at once (its default action), should closing hang
     const stopping = http.close(); // refuses new connections at once
-    log(`stopping on ${signal}`);
+    log(ended instanceof StoreError ? `stopping: ${ended.message}` : `stopping on ${ended}`);
     await stopping;
+    if (ended instanceof StoreError) throw new CliError('refused', ended.message);
   } finally {
     stop.dispose();
     await changes?.close();

@@ -217,6 +217,17 @@ export class SessionKeeper {
     // Catches a revocation by another process before its announcement arrives.
     const claims = await this.o.engine.verifyAccessToken(accessToken).catch(() => undefined);
     if (!claims || !claims.scope.split(' ').includes(scope)) throw refusal;
+    // The account must still hold the scope now: one taken away (by provisioning, say) counts at
+    // once, not when the token expires.
+    if (!this.accountScope(claims.username).includes(scope)) throw refusal;
+  }
+
+  private accountScope(username: string): readonly string[] {
+    try {
+      return this.o.engine.users.get(username).scope;
+    } catch {
+      return [];
+    }
   }
 
   /** At start: a new session from the kept refresh token, if policy allows and one is kept. Never throws. */

@@ -23,10 +23,15 @@ export interface SecureWebPreferences {
   readonly spellcheck: false;
   readonly navigateOnDragDrop: false;
   readonly safeDialogs: true;
+  /** Off unless asked for (development): in a packaged app they would show whatever the page holds. */
+  readonly devTools: boolean;
 }
 
-/** `preloadPath` must be absolute (Electron resolves a relative one against nothing useful). */
-export function secureWebPreferences(preloadPath: string): SecureWebPreferences {
+/**
+ * `preloadPath` must be absolute (Electron resolves a relative one against nothing useful).
+ * `devTools`: only for an unpackaged app (`!app.isPackaged`).
+ */
+export function secureWebPreferences(preloadPath: string, options: { devTools?: boolean } = {}): SecureWebPreferences {
   if (typeof preloadPath !== 'string' || !isAbsolute(preloadPath)) {
     throw new TypeError('preloadPath must be an absolute path to the bundled preload script.');
   }
@@ -49,6 +54,7 @@ export function secureWebPreferences(preloadPath: string): SecureWebPreferences 
     navigateOnDragDrop: false,
     // A page looping on alert() gets a "prevent more dialogs" box.
     safeDialogs: true,
+    devTools: options.devTools === true,
   });
 }
 

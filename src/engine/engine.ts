@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import type {
   AccessTokenClaims,
@@ -52,6 +53,9 @@ import { startOverAfterRestore, type RestoreOutcome } from './restore.js';
 import { PolicySource } from './policy-source.js';
 import { SessionsAdmin } from './sessions-admin.js';
 import { UsersAdmin } from './users-admin.js';
+
+/** How long close() waits for a background integrity check to finish before cutting it short. */
+const CLOSE_CHECK_GRACE_MS = 5000;
 
 export interface EngineOptions {
   /** The SQLite file (created if missing, private to this OS user). */
@@ -314,7 +318,7 @@ export class Engine {
   private async shutDown(): Promise<void> {
     this.ctx.closed = true;
     clearInterval(this.watchTimer);
-    await this.integrityCheck?.stop();
+    await this.settleIntegrityCheck();
     await this.ctx.keys.stop();
     // Work may start more work (a sign-in schedules a rehash): wait until none is left.
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -326,13 +330,35 @@ export class Engine {
       // A damaged file gets no more writes, and no mark that would vouch for it.
       if (!this.damaged) {
         this.ctx.timeMark.raise(this.ctx.clock.mark);
-        if (this.ctx.durability) markClosedCleanly(this.ctx.db, this.ctx.durability.path);
+        // Only a file checked whole (before the open, or by a background check that finished) is
+        // vouched for: a check cut short by close must run again at the next open.
+        const checked = this.integrityCheck === undefined || this.integrityCheck.intact;
+        if (this.ctx.durability && checked) markClosedCleanly(this.ctx.db, this.ctx.durability.path);
       }
       this.auditAnnouncer.flush();
     } finally {
       // A last write that fails (a full disk) is reported by close(), but the file is let go all the same.
       this.ctx.db.close();
     }
+  }
+
+  /**
+   * Lets a background integrity check finish, so that this close may vouch for the file; one that
+   * would hold the close up longer is cut short (the next open then checks before it opens).
+   */
+  private async settleIntegrityCheck(): Promise<void> {
+    const check = this.integrityCheck;
+    if (!check) return;
+    const grace = new AbortController();
+    const finished = await Promise.race([
+      check.outcome.then(
+        () => true,
+        () => true,
+      ),
+      delay(CLOSE_CHECK_GRACE_MS, false, { signal: grace.signal }).catch(() => false),
+    ]);
+    grace.abort();
+    if (!finished) await check.stop();
   }
 
   /** @internal Closes the engine if the integrity check running after its open finds damage. */

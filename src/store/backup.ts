@@ -1,7 +1,7 @@
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from './errors.js';
-import { asStoreError, isSqliteHeader, readHeader, type SqliteSchema } from './sqlite-file.js';
+import { asStoreError, forgetCleanClose, isSqliteHeader, readHeader, type SqliteSchema } from './sqlite-file.js';
 
 /** What a checked copy holds. */
 export interface CheckedCopy {
@@ -55,6 +55,8 @@ function checkPages(path: string, schema: SqliteSchema): number {
   const db = new BetterSqlite3(path, { fileMustExist: true });
   try {
     db.pragma('journal_mode = DELETE');
+    // A copy is checked in full wherever it is opened, whatever the file it was copied from said.
+    if (schema.marksCleanClose) forgetCleanClose(db);
     const problems = db.pragma('integrity_check', { simple: false }) as Array<{ integrity_check: string }>;
     if (problems.length !== 1 || problems[0]!.integrity_check !== 'ok') {
       throw new StoreError('corrupt', `${path} failed its integrity check: ${problems.map((p) => p.integrity_check).join('; ')}`);

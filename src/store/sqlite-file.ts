@@ -41,6 +41,8 @@ export interface BackgroundCheck {
   readonly outcome: Promise<void>;
   /** The outcome's error, once it has failed: an opener still opening can refuse the file. */
   failure: StoreError | undefined;
+  /** True once the check has read the whole file and found it intact (false if stopped before). */
+  intact: boolean;
   /** Ends the check (before the database closes). */
   stop(): Promise<void>;
 }
@@ -81,7 +83,7 @@ export async function openSqliteFile(path: string, schema: SqliteSchema, binding
     migrate(db, schema);
     if (!trusted) return { db, backgroundCheck: undefined };
     // The mark vouches for the file as it was closed: from now on this run may change it.
-    db.prepare(`DELETE FROM meta WHERE key = '${CLEAN_CLOSE_KEY}'`).run();
+    forgetCleanClose(db);
     return { db, backgroundCheck: checkInBackground(path, binding) };
   } catch (error) {
     db.close();
@@ -196,6 +198,11 @@ export function markClosedCleanly(db: Database, path: string): void {
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(CLEAN_CLOSE_KEY, identity);
 }
 
+/** Removes a clean-close mark (a copy must be checked in full wherever it lands). */
+export function forgetCleanClose(db: Database): void {
+  db.prepare('DELETE FROM meta WHERE key = ?').run(CLEAN_CLOSE_KEY);
+}
+
 function readCleanCloseMark(db: Database): string | undefined {
   return db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(CLEAN_CLOSE_KEY) as string | undefined;
 }
@@ -241,6 +248,7 @@ function checkInBackground(path: string, binding: string | undefined): Backgroun
   const outcome = check.problems.then(
     (problems) => {
       if (!intact(problems)) throw damaged(path, problems, 'found after it was opened; stop using it and restore a backup');
+      background.intact = true;
     },
     (error: unknown) => {
       if (!stopped) throw asStoreError(error, path);
@@ -249,6 +257,7 @@ function checkInBackground(path: string, binding: string | undefined): Backgroun
   const background: BackgroundCheck = {
     outcome,
     failure: undefined,
+    intact: false,
     stop: async () => {
       stopped = true;
       await check.stop();
