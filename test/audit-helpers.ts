@@ -37,14 +37,7 @@ export function tamper<T>(path: string, work: (db: Database.Database) => T): T {
 }
 
 /** Reads the file without changing it. */
-export function inspect<T>(path: string, work: (db: Database.Database) => T): T {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return work(db);
-  } finally {
-    db.close();
-  }
-}
+export { inspect } from './helpers.js';
 
 export function installationOf(db: Database.Database): string {
   return db.prepare("SELECT value FROM meta WHERE key = 'installation_id'").pluck().get() as string;
