@@ -10,6 +10,7 @@ import { SessionRepository } from '../dist/store/sessions.js';
 import { markClosedCleanly } from '../dist/store/sqlite-file.js';
 import { fillAuthDatabase } from './lib/fill.mjs';
 import { addUsers, benchEngine, CLIENT_ID, fileBytes, insertSessions, PASSWORD, phcHash, SCOPE, scratchDir } from './lib/fixtures.mjs';
+import { instrumentDatasync } from './lib/datasync-timing.mjs';
 import { instrumentSqlite } from './lib/sqlite-timing.mjs';
 import { median, round, summary } from './lib/stats.mjs';
 
@@ -28,9 +29,14 @@ const SIZE = { users: 100_000, liveSessions: 200_000, tokensPerSession: 5, ended
 
 export async function measure({ quick }) {
   const signInPairs = quick ? 4 : 16;
-  // Refresh time is mostly the commit's fsync, whose distribution has two modes on this disk; a
-  // p50 needs hundreds of samples to settle.
-  const refreshes = quick ? 100 : 400;
+  // A refresh's time is mostly its WAL write and fdatasync, whose distributions have two modes on
+  // this disk, and which mode a file is in drifts over seconds: 400 samples gave ratios from 1.003
+  // to 1.126 between runs of the same code. So: thousands of samples, in rounds spread over the
+  // run, after a warm-up that brings both WAL files into their steady cycle.
+  const warmups = quick ? 50 : 300;
+  const rounds = quick ? 2 : 8;
+  const perRound = quick ? 100 : 1000;
+  const refreshes = warmups + rounds * perRound;
   const opens = 3;
   const dir = scratchDir('scale');
   const fullPath = join(dir, 'full.db');
@@ -133,26 +139,42 @@ export async function measure({ quick }) {
       signIns.full.push(a);
       signIns.empty.push(b);
     }
-    // Refreshes one at a time, alternating; each presents a token never used before. The write
-    // transaction is timed too: its statements (which a bigger B-tree could slow) apart from its
-    // commit (the fsync, which does not depend on the size).
+    // Refreshes one at a time, alternating; each presents a token never used before. Its parts are
+    // timed too: the write transaction's statements (which a bigger B-tree could slow), its commit
+    // (the WAL write) and the fdatasync it waits for (neither depends on the size), and the rest.
     const refreshTimes = { full: [], empty: [] };
     const statements = { full: [], empty: [] };
     const commits = { full: [], empty: [] };
+    const datasyncs = { full: [], empty: [] };
+    const rest = { full: [], empty: [] };
+    const roundRatios = [];
     const sqlite = instrumentSqlite();
+    const datasync = await instrumentDatasync();
     for (let i = 0; i < refreshes; i++) {
+      const measured = i >= warmups;
       const order = i % 2 === 0 ? ['full', 'empty'] : ['empty', 'full'];
       for (const name of order) {
         const engine = name === 'full' ? full : empty;
         const token = name === 'full' ? kept[i].token : emptyTokens[i];
         sqlite.clear();
-        refreshTimes[name].push(await timed(() => refresh(engine, token)));
+        datasync.clear();
+        const ms = await timed(() => refresh(engine, token));
+        if (!measured) continue;
         const txn = sqlite.events.find((e) => e.kind === 'transaction');
+        refreshTimes[name].push(ms);
         statements[name].push(txn.ms - txn.commitMs);
         commits[name].push(txn.commitMs);
+        datasyncs[name].push(datasync.ms);
+        rest[name].push(ms - txn.ms - datasync.ms);
+      }
+      if (measured && (i - warmups + 1) % perRound === 0) {
+        const last = (name) => refreshTimes[name].slice(-perRound);
+        roundRatios.push(round(median(last('full')) / median(last('empty')), 3));
       }
     }
     sqlite.restore();
+    datasync.restore();
+    const sidesOf = (samples) => ({ full: summary(samples.full, 3), empty: summary(samples.empty, 3) });
     const signInRatio = median(signIns.full) / median(signIns.empty);
     const refreshRatio = median(refreshTimes.full) / median(refreshTimes.empty);
     const openMs = median(openTimes.full);
@@ -166,15 +188,19 @@ export async function measure({ quick }) {
         open_parts_ms: { full: parts, empty: emptyParts },
         signin_ms: { full: summary(signIns.full, 1), empty: summary(signIns.empty, 1) },
         refresh_ms: { full: summary(refreshTimes.full, 2), empty: summary(refreshTimes.empty, 2) },
-        refresh_statements_ms: { full: summary(statements.full, 3), empty: summary(statements.empty, 3) },
-        refresh_commit_ms: { full: summary(commits.full, 3), empty: summary(commits.empty, 3) },
+        refresh_round_ratios: roundRatios,
+        refresh_statements_ms: sidesOf(statements),
+        refresh_commit_ms: sidesOf(commits),
+        refresh_datasync_ms: sidesOf(datasyncs),
+        refresh_rest_ms: sidesOf(rest),
         signin_paired_ratio: round(median(signIns.full.map((f, i) => f / signIns.empty[i])), 3),
         database: { ...counts, bytes: fileBytes(fullPath), fill_seconds: round(fillSeconds, 1) },
         summary:
           `${counts.users} users, ${counts.refresh_tokens} refresh-token rows, ${counts.sessions} sessions (${(fileBytes(fullPath) / 2 ** 20).toFixed(0)} MiB) vs empty: ` +
           `sign-in p50 ${round(median(signIns.full), 0)} vs ${round(median(signIns.empty), 0)} ms (${signInPairs} pairs, ratio ${round(signInRatio, 3)}), ` +
-          `refresh p50 ${round(median(refreshTimes.full), 2)} vs ${round(median(refreshTimes.empty), 2)} ms (${refreshes} each, ratio ${round(refreshRatio, 3)}; ` +
-          `its transaction's statements ${round(median(statements.full), 3)} vs ${round(median(statements.empty), 3)} ms, its commit ${round(median(commits.full), 2)} vs ${round(median(commits.empty), 2)} ms). ` +
+          `refresh p50 ${round(median(refreshTimes.full), 2)} vs ${round(median(refreshTimes.empty), 2)} ms (${rounds} × ${perRound} each after ${warmups} unmeasured, ratio ${round(refreshRatio, 3)}; by round ${roundRatios.join(', ')}; ` +
+          `p50s of its parts: the transaction's statements ${round(median(statements.full), 3)} vs ${round(median(statements.empty), 3)} ms, its commit ${round(median(commits.full), 3)} vs ${round(median(commits.empty), 3)} ms, ` +
+          `the fdatasync waited for ${round(median(datasyncs.full), 3)} vs ${round(median(datasyncs.empty), 3)} ms, the rest ${round(median(rest.full), 3)} vs ${round(median(rest.empty), 3)} ms). ` +
           `openEngine after a clean close ${round(openMs, 0)} ms at that size (empty file: ${emptyParts.open_engine} ms; ` +
           `the first open, without the mark (as after a crash), with the whole-file check: ${parts.first_open_without_mark} ms, empty ${emptyParts.first_open_without_mark} ms): openDatabase ${parts.open_database} ms ` +
           `(${emptyParts.open_database}), of which its quick_check worker ${parts.quick_check_worker} ms (${emptyParts.quick_check_worker}); ` +
