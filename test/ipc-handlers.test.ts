@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { openEngine, type IpcCallName, type SessionView } from '../dist/index.js';
+import { openEngine, provision, type IpcCallName, type SessionView } from '../dist/index.js';
 import { createAppHandlers, IPC_CALL_NAMES, resolveAppPolicy } from '../dist/electron/index.js';
 import { tempDir } from './helpers.js';
 import { accessToken, ADMIN_PASSWORD, failure, FileSecretStore, harness, ok, ORIGIN, PASSWORD, SERVICE_URL, signIn } from './ipc-helpers.js';
@@ -499,6 +499,16 @@ describe('IPC handlers: app information and errors', () => {
     expect(ok(await h.call('getServiceUrl')).url).toBe('http://127.0.0.1:9000');
     port = 9001;
     expect(ok(await h.call('getServiceUrl')).url).toBe('http://127.0.0.1:9001');
+  });
+
+  it('reads the password rules at each call: a provisioning run while the app is open applies at once', async () => {
+    const h = await harness();
+    const seventeen = 'amber falcon nine'; // enough under the default rules, not under 20
+    expect(ok(await h.call('checkNewPassword', { password: seventeen })).violations).toEqual([]);
+    await provision(h.engine, { version: 1, policy: { password: { minLength: 20, maxLength: 128 } } });
+    expect(ok(await h.call('getAppInfo')).app).toMatchObject({ passwordMinLength: 20, passwordMaxLength: 128 });
+    expect(ok(await h.call('checkNewPassword', { password: seventeen })).violations).toEqual([expect.stringMatching(/20/)]);
+    expect(ok(await h.call('checkNewPassword', { password: 'q'.repeat(129) })).violations).toEqual([expect.stringMatching(/128/)]);
   });
 
   it('refuses wrong options at creation, loudly', async () => {

@@ -56,7 +56,8 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
   const log = options.log ?? ((line: string) => process.emitWarning(line));
   const kept = new KeptRefreshToken(options.secretStore, log);
   const staySignedInAllowed = appPolicy.staySignedInAllowed && kept.available;
-  const newPasswordViolations = newPasswordCheck(engine.policy.password, appPolicy.appName);
+  const passwordRules = () => engine.policy.password;
+  const newPasswordViolations = newPasswordCheck(passwordRules, appPolicy.appName);
   const keeper = new SessionKeeper({
     engine,
     clientId: options.clientId ?? 'gatehouse-app',
@@ -67,8 +68,7 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
     newPasswordViolations,
     log,
   });
-  const schemas = callSchemas(engine.policy.password);
-  const { minLength, maxLength } = engine.policy.password;
+  const schemas = callSchemas(passwordRules);
   const calls: CallRunners = {
     getAppInfo: async () => ({
       app: {
@@ -76,8 +76,8 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
         helpdeskText: appPolicy.helpdeskText,
         idleLockSeconds: appPolicy.idleLockSeconds,
         staySignedInAllowed,
-        passwordMinLength: minLength,
-        passwordMaxLength: maxLength,
+        passwordMinLength: passwordRules().minLength,
+        passwordMaxLength: passwordRules().maxLength,
       },
     }),
     getSession: async () => ({ session: keeper.view() }),

@@ -19,12 +19,16 @@ const MAX_SESSION_ID = 64;
 const noArgument = z.undefined();
 
 /**
- * Builds the schemas for an engine's password rules: a password larger than the engine would hash
- * is refused here, before it reaches a worker.
+ * Builds the schemas for an engine's password rules (read at each check: provisioning may change
+ * them while the app runs): a password larger than the engine would hash is refused here, before
+ * it reaches a worker.
  */
-export function callSchemas(rules: Readonly<PasswordRules>): CallSchemas {
+export function callSchemas(rules: () => Readonly<PasswordRules>): CallSchemas {
   const username = z.string().refine(isAllowedUsername, USERNAME_RULE);
-  const password = z.string().refine((value) => !tooLargeToHash(value, rules), `must be at most ${rules.maxBytes} bytes`);
+  const password = z.string().superRefine((value, ctx) => {
+    const current = rules();
+    if (tooLargeToHash(value, current)) ctx.addIssue({ code: 'custom', message: `must be at most ${current.maxBytes} bytes` });
+  });
   const presented = password.refine((value) => value !== '', 'must not be empty');
   const scopes = z.array(z.string().min(1).max(MAX_SCOPE_NAME)).max(MAX_SCOPES);
   const usernameOnly = z.strictObject({ username });

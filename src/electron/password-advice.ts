@@ -7,14 +7,18 @@ export type NewPasswordCheck = (password: string, username: string | undefined) 
 
 /**
  * The engine's password rules with the app's name as one more context word (NIST SP 800-63B-4
- * §3.1.1.2: no words of the service), so the app refuses what it advises against.
+ * §3.1.1.2: no words of the service), so the app refuses what it advises against. The rules are
+ * read at each check: provisioning may change them while the app runs.
  */
-export function newPasswordCheck(rules: Readonly<PasswordRules>, appName: string): NewPasswordCheck {
+export function newPasswordCheck(rules: () => Readonly<PasswordRules>, appName: string): NewPasswordCheck {
   const name = appName.trim();
-  const known = rules.contextWords.map(usernameKey);
-  const extra = name.length >= 3 && !known.includes(usernameKey(name)) ? [name] : [];
-  const appRules: PasswordRules = { ...rules, contextWords: [...rules.contextWords, ...extra] };
-  return (password, username) => passwordViolations(password, appRules, username === undefined ? {} : { username });
+  return (password, username) => {
+    const current = rules();
+    const known = current.contextWords.map(usernameKey);
+    const extra = name.length >= 3 && !known.includes(usernameKey(name)) ? [name] : [];
+    const appRules: PasswordRules = { ...current, contextWords: [...current.contextWords, ...extra] };
+    return passwordViolations(password, appRules, username === undefined ? {} : { username });
+  };
 }
 
 /** Throws policy_violation, with every reason, unless `check` accepts the new password. */
