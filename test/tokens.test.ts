@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { verify as independentVerify } from 'paseto-ts/v4';
 import { describe, expect, it } from 'vitest';
-import { k4PublicKeyId, openEngine, systemClock, type KeyProtector } from '../dist/index.js';
+import { k4PublicKeyId, openEngine, provision, systemClock, type KeyProtector } from '../dist/index.js';
 import { newEngine, PASSWORD, seeded, tempDir } from './helpers.js';
 import { join } from 'node:path';
 
@@ -138,6 +138,28 @@ describe('signing keys', () => {
     expect(engine.publishedKeys().map((k) => k.pid)).toContain(firstPid);
     clock.advance(300);
     expect(engine.publishedKeys().map((k) => [k.pid === firstPid, k.status])).toEqual([[false, 'active']]);
+  });
+
+  it('extend their window when provisioning lengthens the token lifetime, for this engine and another on the file', async () => {
+    const { engine, clock, path } = await seeded({ policy: { keyRotationSeconds: 3600 } });
+    const other = (await newEngine({ path, clock })).engine;
+    const first = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });
+    await expect(other.verifyAccessToken(first.access_token)).resolves.toBeTruthy(); // the other engine now knows the key
+    const pid = JSON.parse(decodePart(first.access_token, 3)).kid as string;
+    const windowOf = (keys: ReturnType<typeof engine.publishedKeys>) => keys.find((k) => k.pid === pid)!.verifyUntil;
+    const oldWindowEnd = windowOf(engine.publishedKeys());
+    const keyEvents: number[] = [];
+    engine.on('keys', (keys) => keyEvents.push(windowOf(keys)));
+    await provision(engine, { version: 1, policy: { accessTokenTtlSeconds: 3600 } });
+    clock.advance(3600 - 60); // the key's last signing minute: a token signed now lives an hour
+    const late = await engine.token({ grant_type: 'refresh_token', client_id: 'desktop', refresh_token: first.refresh_token! });
+    expect(JSON.parse(decodePart(late.access_token, 3)).kid).toBe(pid);
+    expect(keyEvents).toEqual([oldWindowEnd + 3300 * 1000]);
+    expect(windowOf(engine.publishedKeys())).toBe(oldWindowEnd + 3300 * 1000);
+    other.checkForChanges();
+    clock.advance((oldWindowEnd - clock.now()) / 1000 + 1); // past the window the key started with, within the token's hour
+    await expect(engine.verifyAccessToken(late.access_token)).resolves.toMatchObject({ sid: expect.any(String) });
+    await expect(other.verifyAccessToken(late.access_token)).resolves.toMatchObject({ sid: expect.any(String) });
   });
 
   it('can be rotated by hand', async () => {

@@ -57,6 +57,7 @@ export class ChangeFeed {
     }
     const keys = this.ctx.keys.published();
     if (signature(keys) !== this.keysTold) {
+      this.ctx.keys.forgetWindows();
       this.noteKeys(keys);
       this.emitKeys(keys);
     }

@@ -420,7 +420,7 @@ export class Engine {
     return this.events.listenerCount(event) > 0;
   }
 
-  /** @internal This engine started a signing key. */
+  /** @internal This engine started a signing key, or extended one's window. */
   announceKeys(keys: PublishedKey[]): void {
     this.feed?.noteKeys(keys);
     this.emit('keys', keys);
@@ -510,6 +510,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         if (ctx.maintains) pruneExpired(ctx);
         engine?.announceKeys(keys.published());
       },
+      () => engine?.announceKeys(keys.published()),
     );
     let sinceCheckpoint = 0;
     const ctx: EngineContext = {

@@ -17,6 +17,7 @@ export class SigningKeyRepository {
   private readonly reusable: Statement<[number], SigningKeyRow>;
   private readonly pruneRows: Statement;
   private readonly retireRow: Statement;
+  private readonly extendRow: Statement;
   private readonly endAllRows: Statement;
 
   constructor(db: Database) {
@@ -38,6 +39,7 @@ export class SigningKeyRepository {
       `UPDATE signing_keys SET active_until = min(active_until, @now), verify_until = min(verify_until, @verifyUntil)
        WHERE pid = @pid`,
     );
+    this.extendRow = db.prepare('UPDATE signing_keys SET verify_until = max(verify_until, @verifyUntil) WHERE pid = @pid');
     this.endAllRows = db.prepare(
       'UPDATE signing_keys SET active_until = min(active_until, @now), verify_until = min(verify_until, @now) WHERE verify_until > @now',
     );
@@ -63,6 +65,11 @@ export class SigningKeyRepository {
   /** The newest persisted key still within its signing window, for deployments with a key protector. */
   findReusable(now: number): SigningKeyRow | undefined {
     return this.reusable.get(now);
+  }
+
+  /** Lets a key's tokens verify until at least `verifyUntil` (a longer token lifetime came into force). */
+  extendVerification(pid: string, verifyUntil: number): void {
+    this.extendRow.run({ pid, verifyUntil });
   }
 
   /** Ends a key's signing window now; its tokens keep verifying until `verifyUntil`. */

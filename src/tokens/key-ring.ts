@@ -9,12 +9,14 @@ export interface SigningKey {
   paserk: `k4.public.${string}`;
   secretKey: SecretKey;
   activeUntil: number;
+  /** Tokens it signed verify until then; extended when a longer token lifetime comes into force. */
+  verifyUntil: number;
 }
 
 export interface KeyRingOptions {
   /** How long one key signs before the next replaces it (ms). */
   rotationMs: number;
-  /** Longest time a token signed now can stay valid, leeway included (ms). */
+  /** Longest time a token signed now can stay valid, leeway included (ms); may change while it runs. */
   tokenHorizonMs: number;
   protector?: KeyProtector | undefined;
 }
@@ -38,16 +40,41 @@ export class KeyRing {
     private readonly clock: Clock,
     private readonly options: KeyRingOptions,
     private readonly onChange: (startedPid: `k4.pid.${string}`) => void,
+    /** A key's verification window was extended (see covering). */
+    private readonly onExtended: () => void,
   ) {}
 
   /** The key to sign with now, rotating first if its signing window has passed. */
   async signingKey(): Promise<SigningKey> {
-    const key = this.current;
-    if (key && this.clock.now() < key.activeUntil) return key;
-    this.rotating ??= this.nextKey().finally(() => {
-      this.rotating = undefined;
-    });
-    return this.rotating;
+    let key = this.current;
+    if (!key || this.clock.now() >= key.activeUntil) {
+      this.rotating ??= this.nextKey().finally(() => {
+        this.rotating = undefined;
+      });
+      key = await this.rotating;
+    }
+    return this.covering(key);
+  }
+
+  /**
+   * A token signed now must verify for its whole life: when a longer token lifetime has come into
+   * force since the key started (provisioning), the key's window is extended to its signing window
+   * plus the new horizon, once, and announced.
+   */
+  private covering(key: SigningKey): SigningKey {
+    const horizon = this.options.tokenHorizonMs;
+    if (this.clock.now() + horizon <= key.verifyUntil) return key;
+    key.verifyUntil = key.activeUntil + horizon;
+    this.repository.extendVerification(key.pid, key.verifyUntil);
+    const cached = this.publicKeys.get(key.pid);
+    if (cached) cached.verifyUntil = key.verifyUntil;
+    this.onExtended();
+    return key;
+  }
+
+  /** Another process changed recorded windows: read them again when next needed. */
+  forgetWindows(): void {
+    this.publicKeys.clear();
   }
 
   /** The key signing now, if this engine has started one and its window has not passed. */
@@ -180,8 +207,9 @@ export class KeyRing {
       verify_until: activeUntil + this.options.tokenHorizonMs,
       protected_secret: protectedSecret,
     });
-    this.publicKeys.set(pid, { key: publicKey, verifyUntil: activeUntil + this.options.tokenHorizonMs });
-    return { pid, paserk, secretKey, activeUntil };
+    const verifyUntil = activeUntil + this.options.tokenHorizonMs;
+    this.publicKeys.set(pid, { key: publicKey, verifyUntil });
+    return { pid, paserk, secretKey, activeUntil, verifyUntil };
   }
 
   /** With a protector, a restart keeps signing with the persisted key while its window lasts. */
@@ -200,6 +228,6 @@ export class KeyRing {
       process.emitWarning(`gatehouse: the protected signing key ${row.pid} does not match its record; starting a new key.`);
       return undefined;
     }
-    return { pid, paserk: publicPaserk, secretKey, activeUntil: row.active_until };
+    return { pid, paserk: publicPaserk, secretKey, activeUntil: row.active_until, verifyUntil: row.verify_until };
   }
 }
