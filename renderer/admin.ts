@@ -1,4 +1,4 @@
-import type { AdminUserView, IpcResult, SessionInfo } from '../src/contracts.js';
+import type { AdminUserView, IpcResult, SessionEndReason, SessionInfo } from '../src/contracts.js';
 import { errorText, gatehouse } from './api.js';
 import { checkbox, field, h, screenHeading, statusLines } from './dom.js';
 import { policySection } from './policy-view.js';
@@ -9,8 +9,12 @@ const t = strings.admin;
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
 const DEFAULT_SCOPES = 'records:read records:write';
 
-/** Users (add, disable/enable, unlock, reset password), sessions (end one), the signing key, the policy in force. */
-export function adminScreen(): Screen {
+/**
+ * Users (add, disable/enable, unlock, reset password), sessions (end one), the signing key, the
+ * policy in force. `self` is the signed-in administrator, whose own row offers no Disable: one
+ * click would end their session and could leave nobody able to enable them again.
+ */
+export function adminScreen(self: string): Screen {
   const heading = screenHeading(t.heading);
   const lines = statusLines();
   const usersBody = h('tbody');
@@ -51,14 +55,18 @@ export function adminScreen(): Screen {
 
   function userRow(user: AdminUserView): HTMLTableRowElement {
     const name = user.username;
-    const toggle = h('button', { type: 'button', class: user.disabled ? 'secondary' : 'danger', 'aria-label': user.disabled ? t.enable(name) : t.disable(name) }, user.disabled ? t.enableButton : t.disableButton);
-    const unlock = h('button', { type: 'button', class: 'secondary', 'aria-label': t.unlock(name) }, t.unlockButton);
+    const isSelf = name === self;
+    // Nothing to unlock without failed sign-ins on record.
+    const throttled = user.signIn.failures > 0 || user.signIn.lockedUntil !== null || user.signIn.delayedUntil !== null;
+    const toggle = isSelf ? null : h('button', { type: 'button', class: user.disabled ? 'secondary' : 'danger', 'aria-label': user.disabled ? t.enable(name) : t.disable(name) }, user.disabled ? t.enableButton : t.disableButton);
+    const unlock = throttled ? h('button', { type: 'button', class: 'secondary', 'aria-label': t.unlock(name) }, t.unlockButton) : null;
     const reset = h('button', { type: 'button', class: 'secondary', 'aria-label': t.reset(name) }, t.resetButton);
     const actions = h('td', {}, h('div', { class: 'actions' }, toggle, unlock, reset));
-    toggle.addEventListener('click', () => void act(admin().setUserDisabled({ username: name, disabled: !user.disabled }), () => refreshAfter(t.updated(name))));
-    unlock.addEventListener('click', () => void act(admin().unlockUser({ username: name }), () => refreshAfter(t.updated(name))));
+    toggle?.addEventListener('click', () => void act(admin().setUserDisabled({ username: name, disabled: !user.disabled }), () => refreshAfter(t.updated(name))));
+    unlock?.addEventListener('click', () => void act(admin().unlockUser({ username: name }), () => refreshAfter(t.updated(name))));
     reset.addEventListener('click', () => actions.append(resetForm(name, reset)));
-    return h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, user.displayName ?? ''), h('td', {}, user.scope.join(' ')), h('td', {}, status(user)), actions);
+    const who = isSelf ? h('th', { scope: 'row' }, name, h('span', { class: 'hint' }, ` ${t.you}`)) : h('th', { scope: 'row' }, name);
+    return h('tr', {}, who, h('td', {}, user.displayName ?? ''), h('td', {}, user.scope.join(' ')), h('td', {}, status(user)), actions);
   }
 
   function resetForm(username: string, trigger: HTMLButtonElement): HTMLFormElement {
@@ -91,7 +99,7 @@ export function adminScreen(): Screen {
       h('th', { scope: 'row' }, session.username),
       h('td', {}, dateFormat.format(session.createdAt)),
       h('td', {}, dateFormat.format(session.lastUsedAt)),
-      h('td', {}, ended ? t.sessionEnded(session.revokedReason ?? '') : t.sessionActive),
+      h('td', {}, ended ? endedText(session.revokedReason) : t.sessionActive),
       h('td', {}, revoke),
     );
   }
@@ -165,4 +173,11 @@ export function adminScreen(): Screen {
   );
   void refreshAfter('');
   return { element, focus: heading };
+}
+
+/** Why a session ended, in words (a reason this build does not know is shown as it is). */
+function endedText(reason: SessionEndReason | null): string {
+  if (reason === null) return t.sessionEndedUnknown;
+  const text = Object.hasOwn(t.sessionEnded, reason) ? t.sessionEnded[reason] : undefined;
+  return text ?? `${t.sessionEndedUnknown} (${reason})`;
 }

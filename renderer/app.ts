@@ -69,7 +69,7 @@ export class App implements Shell {
   private go(page: Page): void {
     const session = this.session;
     if (session.state !== 'signed_in') return;
-    const screen = page === 'records' ? recordsScreen() : page === 'account' ? accountScreen(this, session) : adminScreen();
+    const screen = page === 'records' ? recordsScreen() : page === 'account' ? accountScreen(this, session) : adminScreen(session.username);
     this.render({ kind: 'page', page, username: session.username }, screen);
   }
 

@@ -1,3 +1,5 @@
+import type { SessionEndReason } from '../src/contracts.js';
+
 /**
  * Every text the UI shows, in one place for translation. Texts with values are functions so that a
  * translation may reorder them. (Policy reasons and strength hints come from the engine and
@@ -107,7 +109,7 @@ export const strings = {
     locked: 'Locked after failed sign-ins',
     delayed: 'Sign-ins delayed',
     mustChangeStatus: 'Must change password',
-    failures: (count: number) => `${count} failed sign-ins`,
+    failures: (count: number) => (count === 1 ? '1 failed sign-in' : `${count} failed sign-ins`),
     disableButton: 'Disable',
     enableButton: 'Enable',
     unlockButton: 'Unlock',
@@ -124,7 +126,19 @@ export const strings = {
     sessionsHeading: 'Sessions',
     sessionColumns: { username: 'User', created: 'Signed in', lastUsed: 'Last used', status: 'Status', actions: 'Actions' } as const,
     sessionActive: 'Active',
-    sessionEnded: (reason: string) => `Ended (${reason})`,
+    sessionEnded: {
+      signed_out: 'Signed out',
+      reuse_detected: 'Ended: an old sign-in token was used again (possible copy)',
+      password_changed: 'Ended: password changed',
+      password_reset: 'Ended: password reset by an administrator',
+      user_disabled: 'Ended: account disabled',
+      user_removed: 'Ended: account removed',
+      client_removed: 'Ended: app registration removed',
+      admin_revoked: 'Ended by an administrator',
+      restored: 'Ended: data restored from a backup',
+    } satisfies Record<SessionEndReason, string> as Record<string, string>,
+    sessionEndedUnknown: 'Ended',
+    you: '(you)',
     revoke: (username: string) => `End this session of ${username}`,
     revoked: 'The session was ended.',
     noSessions: 'No sessions.',

@@ -362,6 +362,16 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     const users = page.getByRole('table', { name: 'Users' });
     await ui.visible(users.getByRole('rowheader', { name: 'alice' }));
     await ui.visible(page.getByRole('table', { name: 'Sessions' }).getByRole('rowheader', { name: 'root' }).first());
+    // The administrator's own row offers no Disable; Unlock is offered only with failed sign-ins on record.
+    await ui.visible(users.getByRole('rowheader', { name: 'root (you)' }));
+    expect(await users.getByRole('button', { name: 'Disable root' }).count()).toBe(0);
+    expect(await users.getByRole('button', { name: 'Unlock alice' }).count()).toBe(0);
+    await expect(engine.token({ grant_type: 'password', client_id: FIRST_PARTY_CLIENT_ID, username: 'alice', password: 'not her password, long enough' })).rejects.toMatchObject({ code: 'invalid_grant' });
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await ui.contains(users.getByRole('row', { name: /alice/ }), '1 failed sign-in');
+    await users.getByRole('button', { name: 'Unlock alice' }).click();
+    await ui.visible(page.getByRole('status').filter({ hasText: 'alice was updated.' }));
+    await ui.gone(users.getByRole('button', { name: 'Unlock alice' }));
     // The policy in force: every setting, its value and who set it.
     const policy = page.getByRole('table', { name: 'Policy in force' });
     const policyRow = (setting: string) => policy.getByRole('row').filter({ has: page.getByRole('rowheader', { name: setting, exact: true }) });
@@ -412,7 +422,7 @@ describe('the renderer in Chromium, over the real handlers, protocol handler and
     await ui.visible(page.getByRole('status').filter({ hasText: 'The session was ended.' }));
     await ui.gone(page.getByRole('button', { name: 'End this session of alice' }));
     expect(engine.sessions.list('alice').every((session) => session.revokedAt !== null)).toBe(true);
-    await ui.contains(sessionsTable, 'Ended (admin_revoked)');
+    await ui.contains(sessionsTable, 'Ended by an administrator');
     await page.getByRole('button', { name: 'Rotate the signing key' }).click();
     await ui.text(page.getByRole('status').filter({ hasText: 'signing key' }), /^A new signing key is active \(\d+ keys published\)\.$/);
 
