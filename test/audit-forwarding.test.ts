@@ -148,7 +148,7 @@ describe('audit forwarding to the OS log (real logger, loopback syslog receiver)
     expect(events.some((line) => line.username === 'bob')).toBe(false);
 
     // The copy is a chain on its own: each hash follows from the one before, from the last event not copied.
-    let previous = Buffer.from(before.hash, 'hex');
+    let previous: Buffer = Buffer.from(before.hash, 'hex');
     for (const line of events) {
       const hash = chainHash(previous, line);
       expect(hash.toString('hex'), `event ${line.id}`).toBe(line.hash);

@@ -99,8 +99,9 @@ export interface EngineEvents {
   keys: [keys: PublishedKey[]];
   /**
    * Every audit event committed to the database, by any process (this engine, the CLI, a second
-   * engine), in id order, once each, as stored (with chain hashes); at most AUDIT_BATCH per call.
-   * From when the first listener subscribed: earlier events are not replayed.
+   * engine), in id order, once each, as stored (with chain hashes); at most 1000 per call, on a
+   * later turn of the event loop (see AuditAnnouncer). From when the first listener subscribed:
+   * earlier events are not replayed.
    */
   audit: [rows: AuditRow[]];
   /**
@@ -347,8 +348,9 @@ export class Engine {
         const checked = this.integrityCheck === undefined || this.integrityCheck.intact;
         if (this.ctx.durability && checked) markClosedCleanly(this.ctx.db, this.ctx.durability.path);
       }
-      this.auditAnnouncer.close();
     } finally {
+      // The last events are announced (this never throws), and nothing is read once the file is closed.
+      this.auditAnnouncer.close();
       // A last write that fails (a full disk) is reported by close(), but the file is let go all the same.
       this.ctx.db.close();
     }
