@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,11 +8,16 @@ import {
   forwardAudit,
   openEngine,
   OsLogForwarder,
+  type AuditCheckpoint,
   type AuditLine,
   type AuditRow,
   type CheckpointLine,
   type Engine,
 } from '../dist/index.js';
+import { AUDIT_BATCH } from '../dist/engine/audit-announcer.js';
+import { WATCH_INTERVAL_MS } from '../dist/engine/change-feed.js';
+import { chainHash } from './audit-helpers.js';
+import { gatehouse, gatehouseAsync, ok } from './cli-helpers.js';
 import { FakeClock, PASSWORD, tempDir } from './helpers.js';
 import { startServe } from './serve-process.js';
 
@@ -101,6 +106,70 @@ describe('audit forwarding to the OS log (real logger, loopback syslog receiver)
     await receiver.close();
   });
 
+  it("the CLI's events and checkpoint, from a real child process, are forwarded with the host's, in id order, none twice, none missing", async () => {
+    const receiver = await syslogReceiver();
+    const db = join(tempDir(), 'auth.db');
+    const engine = await openEngine({ path: db, hashWorkers: 2 });
+    engine.clients.add({ id: 'desktop', secret: 'none', scope: ['records:read'] });
+    await engine.users.add({ username: 'Alice', password: PASSWORD, scope: ['records:read'] });
+    // Committed before forwarding starts, by the host and by the CLI: not replayed.
+    ok(await gatehouseAsync(['users', 'add', 'bob', '--password-stdin', '--db', db], { input: PASSWORD }));
+    const before = engine.auditLog().at(-1)!;
+    const forwarder = new OsLogForwarder({ command: loggerTo(receiver.port), log: () => undefined });
+    forwardAudit(engine, forwarder);
+
+    const first = await signIn(engine);
+    ok(await gatehouseAsync(['users', 'add', 'carol', '--password-stdin', '--db', db], { input: PASSWORD }));
+    await signIn(engine);
+    ok(await gatehouseAsync(['users', 'disable', 'carol', '--db', db]));
+    const sid = (await engine.verifyAccessToken(first.access_token)).sid;
+    ok(await gatehouseAsync(['sessions', 'revoke', sid, '--db', db]));
+    await signIn(engine);
+    const clisCheckpoint = JSON.parse(ok(await gatehouseAsync(['audit', 'checkpoint', '--db', db]))) as AuditCheckpoint;
+    const hostsCheckpoint = await engine.auditCheckpoint();
+
+    // The table as `gatehouse audit --json` exports it: every event after the ones committed before.
+    const exported = JSON.parse(ok(await gatehouseAsync(['audit', '--json', '--db', db]))) as { events: AuditRow[] };
+    const chain = exported.events.filter((row) => row.id > before.id);
+    expect(chain).toEqual(engine.auditLog({ afterId: before.id }));
+    await until('every line', () => receiver.messages.length >= chain.length + 2);
+    // Two more looks by the engine: nothing further arrives.
+    await new Promise((done) => setTimeout(done, 2 * WATCH_INTERVAL_MS));
+    const lines = payloads(receiver.messages);
+    const events = lines.filter((line): line is AuditLine => line.gatehouse === 'audit');
+    expect(events.map(({ gatehouse: _g, installation: _i, ...row }) => row)).toEqual(chain);
+    expect(events.every((line) => line.installation === engine.installationId)).toBe(true);
+    // The CLI's events are there, and the host's own arrive once each.
+    const types = events.map((line) => line.type);
+    expect(types).toEqual(expect.arrayContaining(['admin.user_added', 'admin.user_disabled', 'session.revoked']));
+    expect(events.some((line) => line.type === 'session.revoked' && line.session_id === sid)).toBe(true);
+    expect(events.filter((line) => line.username === 'carol').map((line) => line.type)).toEqual(['admin.user_added', 'admin.user_disabled']);
+    expect(types.filter((type) => type === 'signin')).toHaveLength(3);
+    expect(events.some((line) => line.username === 'bob')).toBe(false);
+
+    // The copy is a chain on its own: each hash follows from the one before, from the last event not copied.
+    let previous: Buffer = Buffer.from(before.hash, 'hex');
+    for (const line of events) {
+      const hash = chainHash(previous, line);
+      expect(hash.toString('hex'), `event ${line.id}`).toBe(line.hash);
+      previous = hash;
+    }
+    // Both checkpoints, the CLI's and the host's, each after the event it vouches for; both verify.
+    const checkpoints = lines.filter((line): line is CheckpointLine => line.gatehouse === 'checkpoint');
+    expect(checkpoints.map(({ gatehouse: _g, installation: _i, ...checkpoint }) => checkpoint)).toEqual([clisCheckpoint, hostsCheckpoint]);
+    for (const checkpoint of checkpoints) {
+      const vouched = lines.findIndex((line) => line.gatehouse === 'audit' && line.id === checkpoint.lastId);
+      expect(vouched).toBeGreaterThanOrEqual(0);
+      expect(vouched).toBeLessThan(lines.indexOf(checkpoint));
+    }
+    expect(await engine.verifyAuditLog(checkpoints)).toMatchObject({ ok: true, problems: [], checkpoints: expect.any(Number) });
+    expect(forwarder.dropped).toBe(0);
+
+    await engine.close();
+    await forwarder.close();
+    await receiver.close();
+  });
+
   it('killing the logger loses no sign-in: the loss is logged once, the writer restarts, later events arrive', async () => {
     const receiver = await syslogReceiver();
     const engine = await engineWithUser();
@@ -160,35 +229,68 @@ describe('audit forwarding to the OS log (real logger, loopback syslog receiver)
 });
 
 describe('engine "audit" and "checkpoint" events', () => {
-  it("announce this engine's committed events as stored, not another process's, and a checkpoint after its events", async () => {
+  it("announce every committed event, this engine's and another engine's, once each in id order, each checkpoint after its events", async () => {
     const path = join(tempDir(), 'auth.db');
     const engine = await openEngine({ path, clock: new FakeClock(), hashWorkers: 1 });
     const other = await openEngine({ path, clock: new FakeClock(), hashWorkers: 1, signingKeyAtOpen: false });
-    const heard: Array<{ kind: string; ids: number[] }> = [];
-    const rowsHeard: AuditRow[] = [];
-    engine.on('audit', (rows) => {
-      heard.push({ kind: 'audit', ids: rows.map((row) => row.id) });
-      rowsHeard.push(...rows);
-    });
-    engine.on('checkpoint', (checkpoint) => heard.push({ kind: 'checkpoint', ids: [checkpoint.lastId] }));
+    // Committed before anyone listens: not replayed.
+    other.clients.add({ id: 'early', secret: 'none', scope: ['records:read'] });
+    const before = engine.auditLog().at(-1)!.id;
+    const heard: Array<{ kind: 'audit'; row: AuditRow } | { kind: 'checkpoint'; checkpoint: AuditCheckpoint }> = [];
+    engine.on('audit', (rows) => heard.push(...rows.map((row) => ({ kind: 'audit' as const, row }))));
+    engine.on('checkpoint', (checkpoint) => heard.push({ kind: 'checkpoint', checkpoint }));
 
     engine.clients.add({ id: 'desktop', secret: 'none', scope: ['records:read'] });
     other.clients.add({ id: 'tool', secret: 'none', scope: ['records:read'] });
     await engine.users.add({ username: 'alice', password: PASSWORD, scope: ['records:read'] });
+    const othersCheckpoint = await other.auditCheckpoint();
+    other.clients.add({ id: 'late', secret: 'none', scope: ['records:read'] });
     const checkpoint = await engine.auditCheckpoint();
+    // The other engine's last event reaches this one by its quarter-second look (or this one's own checkpoint).
+    const log = engine.auditLog({ afterId: before });
+    await until('every event', () => heard.filter((h) => h.kind === 'audit').length >= log.length);
     await new Promise((done) => setImmediate(done));
 
-    const log = engine.auditLog();
-    const byType = (type: string, clientId?: string) => log.find((row) => row.type === type && (clientId === undefined || row.client_id === clientId))!.id;
-    const mine = [byType('admin.client_added', 'desktop'), byType('admin.user_added')];
-    expect(heard).toEqual([
-      { kind: 'audit', ids: [mine[0]] },
-      { kind: 'audit', ids: [mine[1]] },
-      { kind: 'checkpoint', ids: [checkpoint.lastId] },
-    ]);
-    expect(rowsHeard).toEqual(log.filter((row) => mine.includes(row.id)));
-    expect(log.map((row) => row.id)).toContain(byType('admin.client_added', 'tool'));
+    expect(heard.flatMap((h) => (h.kind === 'audit' ? [h.row] : []))).toEqual(log);
+    expect(log.map((row) => row.client_id ?? row.type)).toEqual(expect.arrayContaining(['desktop', 'tool', 'late', 'admin.user_added']));
+    expect(log.some((row) => row.client_id === 'early')).toBe(false);
+    expect(heard.filter((h) => h.kind === 'checkpoint').map((h) => h.checkpoint)).toEqual([othersCheckpoint, checkpoint]);
+    // Each checkpoint comes after the event it vouches for.
+    for (const signed of [othersCheckpoint, checkpoint]) {
+      const at = heard.findIndex((h) => h.kind === 'checkpoint' && h.checkpoint.token === signed.token);
+      const vouched = heard.findIndex((h) => h.kind === 'audit' && h.row.id === signed.lastId);
+      expect(vouched).toBeGreaterThanOrEqual(0);
+      expect(vouched).toBeLessThan(at);
+    }
     await other.close();
+    await engine.close();
+  });
+
+  it('a backlog of thousands of events committed at once by another process arrives whole, in order, in batches of at most 1000', async () => {
+    const path = join(tempDir(), 'auth.db');
+    const engine = await openEngine({ path, clock: new FakeClock(), hashWorkers: 1 });
+    const batches: number[] = [];
+    const lines: string[] = [];
+    engine.on('audit', (rows) => batches.push(rows.length));
+    forwardAudit(engine, { write: (line) => lines.push(line) });
+    const before = engine.auditLog().at(-1)!.id;
+
+    // One `gatehouse provision` run: 2500 users (pre-hashed passwords, so nothing is hashed), one transaction.
+    const phc = ok(gatehouse(['hash-password'], { input: PASSWORD })).trim();
+    const users = Array.from({ length: 2500 }, (_, i) => ({ username: `user${i}`, scope: ['records:read'], password: { hash: phc } }));
+    const file = join(tempDir(), 'provisioning.json');
+    writeFileSync(file, JSON.stringify({ version: 1, scopes: ['records:read'], users }));
+    ok(await gatehouseAsync(['provision', file, '--db', path]));
+
+    const log = engine.auditLog({ afterId: before });
+    expect(log.filter((row) => row.type === 'provision.user_added')).toHaveLength(2500);
+    await until('the whole backlog', () => lines.length >= log.length);
+    // Two more looks by the engine: nothing further arrives.
+    await new Promise((done) => setTimeout(done, 2 * WATCH_INTERVAL_MS));
+    const forwarded = lines.map((line) => JSON.parse(line) as AuditLine);
+    expect(forwarded.map(({ gatehouse: _g, installation: _i, ...row }) => row)).toEqual(log);
+    expect(batches.every((size) => size <= AUDIT_BATCH)).toBe(true);
+    expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(log.length / AUDIT_BATCH));
     await engine.close();
   });
 });

@@ -13,9 +13,10 @@ export type AuditLine = { gatehouse: 'audit'; installation: string } & AuditRow;
 export type CheckpointLine = { gatehouse: 'checkpoint'; installation: string } & AuditCheckpoint;
 
 /**
- * Copies every audit event the engine commits, and every checkpoint it signs, to `sink` as one JSON
- * object per line, so a copy exists outside the database that can be checked against its chain.
- * Audit rows hold no secrets (see AuditEvent). Returns the function that stops forwarding.
+ * Copies every audit event and checkpoint committed to the database from now on — by this engine
+ * or any other process, such as the CLI (see the engine's `audit` event) — to `sink` as one JSON
+ * object per line, in order, so a copy exists outside the database that can be checked against its
+ * chain. Audit rows hold no secrets (see AuditEvent). Returns the function that stops forwarding.
  */
 export function forwardAudit(engine: Engine, sink: LineSink): () => void {
   const installation = engine.installationId;

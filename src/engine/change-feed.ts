@@ -7,8 +7,9 @@ export const WATCH_INTERVAL_MS = 250;
 /**
  * Notices what other processes commit to the same database and turns it into the engine's
  * `revocation` and `keys` events, so resource services learn of a `gatehouse users disable` run
- * elsewhere as they learn of this engine's own changes. `PRAGMA data_version` changes only when
- * another connection commits, so an idle poll costs one cheap read of shared memory.
+ * elsewhere as they learn of this engine's own changes; and has the audit events and checkpoints
+ * committed elsewhere announced. `PRAGMA data_version` changes only when another connection
+ * commits, so an idle poll costs one cheap read of shared memory.
  */
 export class ChangeFeed {
   private dataVersion: number;
@@ -20,6 +21,8 @@ export class ChangeFeed {
     private readonly ctx: EngineContext,
     private readonly emitRevocations: (revocations: Revocation[]) => void,
     private readonly emitKeys: (keys: PublishedKey[]) => void,
+    /** Asks for the audit rows committed since the last announcement (see AuditAnnouncer). */
+    private readonly announceAudit: () => void,
   ) {
     this.dataVersion = this.readDataVersion();
     this.noteRevocations(ctx.revocations.list(ctx.clock.now()));
@@ -61,6 +64,7 @@ export class ChangeFeed {
       this.noteKeys(keys);
       this.emitKeys(keys);
     }
+    this.announceAudit();
   }
 
   private readDataVersion(): number {

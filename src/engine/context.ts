@@ -4,7 +4,7 @@ import type { MonotonicClock } from '../security/monotonic-clock.js';
 import type { Throttle } from '../security/throttle.js';
 import type { Durability } from '../store/durability.js';
 import type { TimeMarkRepository } from '../store/time-mark.js';
-import type { AuditCheckpoint, Revocation } from '../contracts.js';
+import type { Revocation } from '../contracts.js';
 import type { PasswordHasher } from '../passwords/hasher.js';
 import type { AuditEvent, AuditRepository } from '../store/audit.js';
 import type { ClientRepository } from '../store/clients.js';
@@ -56,10 +56,10 @@ export interface EngineContext {
   durability: Durability | undefined;
   /** The last audit event a checkpoint of this engine vouches for. */
   checkpointedId: number;
-  /** Called after each audit event is appended, with its id (checkpoints fall due this way). */
-  audited(id: number): void;
-  /** Called once a signed checkpoint is committed. */
-  checkpointed(checkpoint: AuditCheckpoint): void;
+  /** Called after each audit event is appended (it is announced, and checkpoints fall due, this way). */
+  audited(): void;
+  /** Called once a signed checkpoint is committed: it, and the events it vouches for, are announced at once. */
+  checkpointed(): void;
 }
 
 /** Admin objects can outlive a reference to the engine: each call checks it is still open. */
@@ -84,11 +84,12 @@ export function administer<T>(ctx: EngineContext, write: () => T): T {
 export function audit(ctx: EngineContext, event: AuditEvent): void {
   const now = ctx.clock.now();
   const write = () => {
-    const id = ctx.auditLog.append(now, event);
+    ctx.auditLog.append(now, event);
     ctx.timeMark.raise(now);
-    return id;
   };
-  ctx.audited(ctx.db.inTransaction ? write() : ctx.db.transaction(write).immediate());
+  if (ctx.db.inTransaction) write();
+  else ctx.db.transaction(write).immediate();
+  ctx.audited();
 }
 
 /**

@@ -27,7 +27,7 @@ import { ThrottleRepository } from '../store/throttle.js';
 import { Durability } from '../store/durability.js';
 import { TimeMarkRepository } from '../store/time-mark.js';
 import { PasswordHasher } from '../passwords/hasher.js';
-import { AuditRepository, type AuditRow } from '../store/audit.js';
+import { AuditRepository, checkpointOf, type AuditRow } from '../store/audit.js';
 import { ClientRepository } from '../store/clients.js';
 import { openDatabase } from '../store/database.js';
 import type { StoreError } from '../store/errors.js';
@@ -97,9 +97,17 @@ export interface EngineEvents {
   revocation: [revocations: Revocation[]];
   /** The set of signing keys changed (rotation); resource services need the new public key. */
   keys: [keys: PublishedKey[]];
-  /** Audit events this engine appended, committed, oldest first, as stored (with chain hashes). */
+  /**
+   * Every audit event committed to the database, by any process (this engine, the CLI, a second
+   * engine), in id order, once each, as stored (with chain hashes); at most 1000 per call, on a
+   * later turn of the event loop (see AuditAnnouncer). From when the first listener subscribed:
+   * earlier events are not replayed.
+   */
   audit: [rows: AuditRow[]];
-  /** This engine signed and recorded an audit checkpoint (announced after the events it vouches for). */
+  /**
+   * Every audit checkpoint recorded in the database, by any process, in order, after the `audit`
+   * events it vouches for; from when the first listener subscribed, as for `audit`.
+   */
   checkpoint: [checkpoint: AuditCheckpoint];
   /**
    * The integrity check that runs after an open on a clean-close mark found the file damaged
@@ -254,12 +262,7 @@ export class Engine {
   /** The signed checkpoints recorded in the database, oldest first. */
   auditCheckpoints(): AuditCheckpoint[] {
     this.assertOpen();
-    return this.ctx.auditLog.checkpoints().map((row) => ({
-      lastId: row.last_id,
-      lastHash: row.last_hash.toString('hex'),
-      at: row.at,
-      token: row.token,
-    }));
+    return this.ctx.auditLog.checkpoints().map(checkpointOf);
   }
 
   /** Checks the audit chain and its checkpoints (and any exported ones given) for tampering. */
@@ -271,7 +274,8 @@ export class Engine {
 
   /**
    * Looks at once for revocations and key changes that other processes (the CLI, a second engine)
-   * committed, and emits them; the engine also looks on its own every quarter second.
+   * committed, and emits them, and has their audit events and checkpoints emitted on the next turn
+   * of the event loop; the engine also looks on its own every quarter second.
    */
   checkForChanges(): void {
     this.assertOpen();
@@ -306,7 +310,16 @@ export class Engine {
 
   on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): () => void {
     this.events.on(event, listener as never);
-    return () => this.events.off(event, listener as never);
+    this.listenersChanged(event);
+    return () => {
+      this.events.off(event, listener as never);
+      this.listenersChanged(event);
+    };
+  }
+
+  /** The audit announcer reads the audit tables only while someone listens. */
+  private listenersChanged(event: keyof EngineEvents): void {
+    if (event === 'audit' || event === 'checkpoint') this.auditAnnouncer.follow(event, this.events.listenerCount(event) > 0);
   }
 
   /** Waits for background work (rehashes), stops the hash workers and closes the database. */
@@ -335,8 +348,9 @@ export class Engine {
         const checked = this.integrityCheck === undefined || this.integrityCheck.intact;
         if (this.ctx.durability && checked) markClosedCleanly(this.ctx.db, this.ctx.durability.path);
       }
-      this.auditAnnouncer.flush();
     } finally {
+      // The last events are announced (this never throws), and nothing is read once the file is closed.
+      this.auditAnnouncer.close();
       // A last write that fails (a full disk) is reported by close(), but the file is let go all the same.
       this.ctx.db.close();
     }
@@ -391,6 +405,7 @@ export class Engine {
       this.ctx,
       (revocations) => this.emit('revocation', revocations),
       (keys) => this.emit('keys', keys),
+      () => this.auditAnnouncer.schedule(),
     );
     this.watchTimer = setInterval(() => {
       try {
@@ -407,17 +422,6 @@ export class Engine {
     if (revocations.length === 0) return;
     this.feed?.noteRevocations(revocations);
     this.emit('revocation', [...revocations]);
-  }
-
-  /** @internal A checkpoint was committed: the events it vouches for are announced first. */
-  announceCheckpoint(checkpoint: AuditCheckpoint): void {
-    this.auditAnnouncer.flush();
-    this.emit('checkpoint', checkpoint);
-  }
-
-  /** @internal Whether anyone listens for this event. */
-  listened(event: keyof EngineEvents): boolean {
-    return this.events.listenerCount(event) > 0;
   }
 
   /** @internal This engine started a signing key, or extended one's window. */
@@ -541,14 +545,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         },
         leewaySeconds: policy.clockLeewaySeconds,
       }),
-      checkpointed: (checkpoint) => engine?.announceCheckpoint(checkpoint),
+      checkpointed: () => announcer.flush(),
       publishRevocations: (revocations) => engine?.announceRevocations(revocations),
       track: (task) => engine?.track(task),
       maintains: options.signingKeyAtOpen !== false,
       durability,
       checkpointedId: auditLog.lastCheckpointedId(),
-      audited: (id) => {
-        announcer.noted(id);
+      audited: () => {
+        announcer.schedule();
         if (++sinceCheckpoint < policy.audit.checkpointEvery) return;
         sinceCheckpoint = 0;
         // After the event's transaction commits, and only while the engine is open.
@@ -557,11 +561,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         });
       },
     };
-    const announcer = new AuditAnnouncer(
-      auditLog,
-      () => engine?.listened('audit') === true,
-      (rows) => engine?.emit('audit', rows),
-    );
+    const announcer = new AuditAnnouncer(auditLog, {
+      events: (rows) => engine?.emit('audit', rows),
+      checkpoint: (checkpoint) => engine?.emit('checkpoint', checkpoint),
+    });
     engine = new Engine(ctx, announcer, installationId, issuer, audience, sqliteBinding);
     prepared = true;
     if (options.signingKeyAtOpen !== false) await keys.signingKey();

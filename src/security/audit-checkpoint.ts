@@ -39,7 +39,7 @@ export async function writeCheckpoint(ctx: EngineContext, key: SigningKey): Prom
     ctx.checkpointedId = head.id;
   }).immediate();
   const checkpoint = { lastId: head.id, lastHash: claims.last_hash, at: now, token };
-  ctx.checkpointed(checkpoint);
+  ctx.checkpointed();
   return checkpoint;
 }
 

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { AuditCheckpoint } from '../contracts.js';
 import { eventHash, genesisHash, type ChainedEvent } from '../security/audit-chain.js';
 
 export type AuditOutcome = 'success' | 'failure';
@@ -55,7 +56,7 @@ const COLUMNS = 'id, at, type, outcome, username, user_id, client_id, session_id
 export class AuditRepository {
   private readonly insertRow: Statement;
   private readonly lastRow: Statement<[], { id: number; hash: Buffer | null }>;
-  private readonly sequence: Statement<[], number>;
+  private readonly sequence: Statement<[string], number>;
   private readonly page: Statement<[number, number], AuditRow>;
   private readonly rawPageStmt: Statement<[number, number], StoredEvent>;
   private readonly anchorStmt: Statement<[], string>;
@@ -66,15 +67,19 @@ export class AuditRepository {
   private readonly countStmt: Statement<[], number>;
   private readonly insertCheckpointStmt: Statement;
   private readonly checkpointsStmt: Statement<[], CheckpointRow>;
+  private readonly checkpointPage: Statement<[number, number], CheckpointRow>;
   private readonly deleteCheckpointsUpTo: Statement;
   private readonly lastCheckpointStmt: Statement<[], number>;
   private readonly genesis: Buffer;
 
-  constructor(db: Database, installationId: string) {
+  constructor(
+    private readonly db: Database,
+    installationId: string,
+  ) {
     this.genesis = genesisHash(installationId);
     this.insertRow = db.prepare(`INSERT INTO audit_events (${COLUMNS}, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.lastRow = db.prepare('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1');
-    this.sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").pluck() as Statement<[], number>;
+    this.sequence = db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').pluck() as Statement<[string], number>;
     this.page = db.prepare(
       `SELECT ${COLUMNS}, lower(hex(hash)) AS hash FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`,
     );
@@ -89,16 +94,17 @@ export class AuditRepository {
     this.countStmt = db.prepare('SELECT count(*) FROM audit_events').pluck() as Statement<[], number>;
     this.insertCheckpointStmt = db.prepare('INSERT INTO audit_checkpoints (at, last_id, last_hash, kid, token) VALUES (?, ?, ?, ?, ?)');
     this.checkpointsStmt = db.prepare('SELECT * FROM audit_checkpoints ORDER BY id');
+    this.checkpointPage = db.prepare('SELECT * FROM audit_checkpoints WHERE id > ? ORDER BY id LIMIT ?');
     this.lastCheckpointStmt = db.prepare('SELECT last_id FROM audit_checkpoints ORDER BY id DESC LIMIT 1').pluck() as Statement<[], number>;
     this.deleteCheckpointsUpTo = db.prepare('DELETE FROM audit_checkpoints WHERE last_id <= ?');
   }
 
-  /** Appends one event, chained to the last (call inside a write transaction). Returns its id. */
-  append(at: number, event: AuditEvent): number {
+  /** Appends one event, chained to the last (call inside a write transaction). */
+  append(at: number, event: AuditEvent): void {
     const last = this.lastRow.get();
     const previous = last?.hash ?? this.anchor()?.hash ?? this.genesis;
     // AUTOINCREMENT never reuses an id; the hash covers the id, so it is chosen here.
-    const id = Math.max(this.sequence.get() ?? 0, last?.id ?? 0) + 1;
+    const id = Math.max(this.highestIdGiven(), last?.id ?? 0) + 1;
     const row: ChainedEvent = {
       id,
       at,
@@ -112,7 +118,6 @@ export class AuditRepository {
     };
     const hash = eventHash(previous, row);
     this.insertRow.run(row.id, row.at, row.type, row.outcome, row.username, row.user_id, row.client_id, row.session_id, row.detail, hash);
-    return id;
   }
 
   /** Events after `afterId`, oldest first, at most `limit`. */
@@ -142,7 +147,17 @@ export class AuditRepository {
 
   /** The highest event id ever given (AUTOINCREMENT's record), even if events were deleted since. */
   highestIdGiven(): number {
-    return this.sequence.get() ?? 0;
+    return this.sequence.get('audit_events') ?? 0;
+  }
+
+  /** The highest checkpoint id ever given, as highestIdGiven() for events. */
+  highestCheckpointIdGiven(): number {
+    return this.sequence.get('audit_checkpoints') ?? 0;
+  }
+
+  /** Runs `read` in one read transaction: all it reads comes from one state of the file. */
+  snapshot<T>(read: () => T): T {
+    return this.db.transaction(read)();
   }
 
   anchor(): ChainAnchor | undefined {
@@ -179,4 +194,14 @@ export class AuditRepository {
   checkpoints(): CheckpointRow[] {
     return this.checkpointsStmt.all();
   }
+
+  /** Checkpoints recorded after the one with id `afterId`, oldest first, at most `limit`. */
+  checkpointsAfter(afterId: number, limit: number): CheckpointRow[] {
+    return this.checkpointPage.all(afterId, limit);
+  }
+}
+
+/** A recorded checkpoint as the API gives it (and `audit verify --checkpoint` takes it). */
+export function checkpointOf(row: CheckpointRow): AuditCheckpoint {
+  return { lastId: row.last_id, lastHash: row.last_hash.toString('hex'), at: row.at, token: row.token };
 }
