@@ -7,7 +7,7 @@ import { backupSqliteFile, checkCopy, checkIdentity, copyDatabaseFiles, removeDa
 import { runningHosts } from '../store/change-signal.js';
 import { AUTH_SCHEMA } from '../store/database.js';
 import { StoreError } from '../store/errors.js';
-import { accessOf } from '../store/file-modes.js';
+import { PRIVATE_ACCESS } from '../store/file-modes.js';
 import { openSqliteFile, type SqliteSchema } from '../store/sqlite-file.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
@@ -117,13 +117,13 @@ function refuseWhileOpenElsewhere(db: string): void {
 }
 
 /**
- * A copy of `source` (and its -wal) beside `target`, for the rename that puts it in place, with the
- * mode and owner of the file it is to replace (or, with none there, the mode its folder gives).
+ * A private copy of `source` (and its -wal) beside `target`, for the rename that puts it in place
+ * (which gives it the access of the file it replaces: see swapInTogether).
  */
 function stage(source: string, target: string, schema: SqliteSchema, staged: string[]): string {
   const copy = `${target}.restoring-${randomBytes(6).toString('hex')}`;
   staged.push(copy);
-  copyDatabaseFiles(source, copy, accessOf(target));
+  copyDatabaseFiles(source, copy, PRIVATE_ACCESS);
   try {
     checkIdentity(copy, schema);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { copyDatabaseFiles, removeDatabaseFiles } from '../store/backup.js';
-import { accessOf } from '../store/file-modes.js';
+import { accessOf, applyAccess, type FileAccess } from '../store/file-modes.js';
 import { CliError } from './errors.js';
 
 /** A staged, checked copy and the database file it is to replace. */
@@ -10,6 +10,8 @@ export interface Replacement {
 }
 
 interface Swap extends Replacement {
+  /** The replaced file's mode and owner, which the restored file and the kept copy take; none there: undefined. */
+  access: FileAccess | undefined;
   /** The copy of the replaced file (`<target>.before-restore[.N]`), if a file was there. */
   kept: string | null;
   /** The target's -wal, -shm and -journal have been removed. */
@@ -21,14 +23,16 @@ interface Swap extends Replacement {
 /**
  * Puts every staged copy in place of its target, all of them or none, so an auth database and its
  * records database never end up from different times. First each replaced file (and its -wal) is
- * copied to `<target>.before-restore[.N]`, with its mode and owner; then each target's -wal and
- * -shm go (SQLite must never replay them into the restored file) and one rename puts its copy in
- * place. If a rename fails, the targets already swapped get their kept files back and the command
- * fails. A crash between two renames cannot be undone here: the kept files are the way back.
+ * copied to `<target>.before-restore[.N]`, with its mode and owner; then each staged copy takes
+ * that mode and owner too (or, with no file to replace, what a new file gets in its folder), the
+ * target's -wal and -shm go (SQLite must never replay them into the restored file) and one rename
+ * puts the copy in place. If a rename fails, the targets already swapped get their kept files back
+ * and the command fails. A crash between two renames cannot be undone here: the kept files are the
+ * way back.
  * Returns the kept names, in the order given (null where no file was replaced).
  */
 export function swapInTogether(replacements: readonly Replacement[]): Array<string | null> {
-  const swaps: Swap[] = replacements.map((replacement) => ({ ...replacement, kept: null, cleared: false, renamed: false }));
+  const swaps: Swap[] = replacements.map((replacement) => ({ ...replacement, access: undefined, kept: null, cleared: false, renamed: false }));
   try {
     for (const swap of swaps) keep(swap);
   } catch (error) {
@@ -44,7 +48,7 @@ export function swapInTogether(replacements: readonly Replacement[]): Array<stri
       try {
         for (const undone of swaps) putBack(undone);
       } catch (undoError) {
-        const kept = swaps.flatMap((kept) => (kept.kept ? [kept.kept] : []));
+        const kept = swaps.flatMap((left) => (left.kept && existsSync(left.kept) ? [left.kept] : []));
         throw new CliError(
           'refused',
           `${failure}, and putting back what it replaced failed too (${messageOf(undoError)}): the replaced files are kept as ${kept.join(', ')}; ` +
@@ -58,13 +62,15 @@ export function swapInTogether(replacements: readonly Replacement[]): Array<stri
 }
 
 function keep(swap: Swap): void {
-  const access = accessOf(swap.target);
-  if (!access) return;
+  swap.access = accessOf(swap.target);
+  if (!swap.access) return;
   swap.kept = freeName(`${swap.target}.before-restore`);
-  copyDatabaseFiles(swap.target, swap.kept, access);
+  copyDatabaseFiles(swap.target, swap.kept, swap.access);
 }
 
 function putInPlace(swap: Swap): void {
+  // Only now: while it was being vetted, the copy had to stay writable by this process.
+  applyAccess(swap.staged, swap.access);
   swap.cleared = true;
   for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${swap.target}${suffix}`, { force: true });
   renameSync(swap.staged, swap.target);

@@ -14,6 +14,9 @@ export interface FileAccess {
   owner: { uid: number; gid: number } | undefined;
 }
 
+/** Readable and writable by this OS user only. */
+export const PRIVATE_ACCESS: FileAccess = { mode: PRIVATE, owner: undefined };
+
 /**
  * Creates the folder of the database at `path` if missing, private to this OS user (a shared
  * folder is IT's to prepare), and refuses one anyone may write to without the sticky bit: anyone
