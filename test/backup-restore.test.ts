@@ -1,13 +1,16 @@
-import { closeSync, copyFileSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openEngine } from '../dist/index.js';
+import { RecordStore } from '../dist/resource/records.js';
 import { PASSWORD, SECRET, tempDir } from './helpers.js';
 import { runGatehouse, startServe, type Served } from './serve-process.js';
 
 const SCOPE = 'records:read records:write';
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -50,6 +53,24 @@ async function seeded(dir: string): Promise<string> {
   for (const username of ['alice', 'bob']) await engine.users.add({ username, password: PASSWORD, scope: ['records:read', 'records:write'] });
   await engine.close();
   return db;
+}
+
+/** The seeded database and a records database beside it (one record), backed up to good.db. */
+async function backedUp(dir: string): Promise<{ db: string; records: string; good: string }> {
+  const db = await seeded(dir);
+  const records = join(dir, 'g.data.db');
+  const store = await RecordStore.open(records);
+  store.create('alice', { title: 'Kept', body: 'in the backup' });
+  store.close();
+  const good = join(dir, 'good.db');
+  expect((await runGatehouse(['backup', good, '--db', db])).code).toBe(0);
+  return { db, records, good };
+}
+
+/** A file's permission bits and owner. */
+function accessOf(path: string): { mode: number; uid: number; gid: number } {
+  const { mode, uid, gid } = statSync(path);
+  return { mode: mode & 0o7777, uid, gid };
 }
 
 async function until(what: string, condition: () => boolean): Promise<void> {
@@ -214,6 +235,54 @@ describe('gatehouse backup and restore', () => {
       holder.close();
     }
     expect((await runGatehouse(['restore', good, '--db', db])).code).toBe(0);
+  });
+
+  it('restored files and the kept copies take the mode and owner (as root) of the files they replace; with none there, their folder decides', async () => {
+    const dir = tempDir();
+    const { db, records, good } = await backedUp(dir);
+    // As IT may have set them: readable by a group, owned by another account (only root can give a file away).
+    const replaced = { mode: 0o640, ...(isRoot ? { uid: NOBODY, gid: NOBODY } : { uid: process.getuid!(), gid: process.getgid!() }) };
+    for (const file of [db, records]) {
+      chmodSync(file, replaced.mode);
+      if (isRoot) chownSync(file, NOBODY, NOBODY);
+    }
+
+    const restored = await json(db, ['restore', good]);
+    expect(restored.kept).toEqual({ database: `${db}.before-restore`, records: `${records}.before-restore` });
+    for (const file of [db, records, `${db}.before-restore`, `${records}.before-restore`]) expect(accessOf(file), file).toEqual(replaced);
+    expect((await json(db, ['users', 'list'])).map((u: { username: string }) => u.username).sort()).toEqual(['alice', 'bob']);
+
+    // Nothing to replace: the restored files are new files of their folder, shared in a shared folder.
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o2770);
+    const fresh = join(shared, 'g.db');
+    expect((await json(fresh, ['restore', good])).kept).toEqual({ database: null, records: null });
+    for (const file of [fresh, join(shared, 'g.data.db')]) expect(accessOf(file).mode, file).toBe(0o660);
+  });
+
+  it('if the records database cannot be put in place, the auth database is put back as it was and the restore fails', async () => {
+    const dir = tempDir();
+    const { db, records, good } = await backedUp(dir);
+    // Since the backup: a third user, and the records database's name taken by a folder with a file
+    // in it, so that renaming the restored records file onto it fails for real (EISDIR).
+    const engine = await openEngine({ path: db, hashWorkers: 1 });
+    await engine.users.add({ username: 'carol', password: PASSWORD, scope: [] });
+    await engine.close();
+    rmSync(records);
+    mkdirSync(records);
+    writeFileSync(join(records, 'notes.txt'), 'not a database');
+    const before = readFileSync(db);
+
+    const run = await runGatehouse(['restore', good, '--db', db]);
+    expect([run.code, run.stdout]).toEqual([1, '']);
+    expect(run.stderr).toMatch(/^gatehouse: Cannot restore: putting the restored copy in place of .*g\.data\.db failed \(EISDIR: [^\n]*\); nothing was restored \(.*g\.db is back as it was\)\.\n$/);
+    // The pair is never mixed: the auth database is the one it replaced, byte for byte, and the records' place as it was.
+    expect(readFileSync(db).equals(before)).toBe(true);
+    expect(readdirSync(records)).toEqual(['notes.txt']);
+    expect(readdirSync(dir).filter((name) => name.includes('before-restore') || name.includes('restoring'))).toEqual([]);
+    expect((await json(db, ['users', 'list'])).map((u: { username: string }) => u.username).sort()).toEqual(['alice', 'bob', 'carol']);
+    expect(await json(db, ['audit', 'verify'])).toMatchObject({ ok: true });
   });
 
   it('backup refuses an OUT that exists, and a missing database; --json reports what was written', async () => {

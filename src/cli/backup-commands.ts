@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, constants, copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { dataPathFor } from '../resource/service-config.js';
 import { RECORDS_SCHEMA } from '../resource/records-migrations.js';
-import { backupSqliteFile, checkCopy, checkIdentity, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
+import { backupSqliteFile, checkCopy, checkIdentity, copyDatabaseFiles, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
 import { runningHosts } from '../store/change-signal.js';
 import { AUTH_SCHEMA } from '../store/database.js';
 import { StoreError } from '../store/errors.js';
+import { PRIVATE_ACCESS } from '../store/file-modes.js';
 import { openSqliteFile, type SqliteSchema } from '../store/sqlite-file.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
 import { reply } from './output.js';
+import { swapInTogether } from './restore-swap.js';
 import { withEngine } from './with-engine.js';
 
 /**
@@ -71,7 +73,11 @@ export async function restore({ io, args, json, db }: CommandContext): Promise<v
     // SQLite itself knows of every connection, also a host of another OS user or one whose signal
     // listener did not start: the database must be free of them all.
     refuseWhileOpenElsewhere(db);
-    const kept = { database: swapIn(auth, db), records: records ? swapIn(records, dataPathFor(db)) : null };
+    const [keptDatabase = null, keptRecords = null] = swapInTogether([
+      { staged: auth, target: db },
+      ...(records ? [{ staged: records, target: dataPathFor(db) }] : []),
+    ]);
+    const kept = { database: keptDatabase, records: keptRecords };
     const text =
       `Restored ${db} from ${source}${records ? ' (with its records)' : ''}: ${outcome.sessionsRevoked} session(s) revoked, ` +
       `${outcome.keysEnded} signing key(s) ended; a new key starts with the app or gatehouse serve.` +
@@ -110,15 +116,14 @@ function refuseWhileOpenElsewhere(db: string): void {
   }
 }
 
-/** A private copy of `source` (and its -wal) beside `target`, for the rename that puts it in place. */
+/**
+ * A private copy of `source` (and its -wal) beside `target`, for the rename that puts it in place
+ * (which gives it the access of the file it replaces: see swapInTogether).
+ */
 function stage(source: string, target: string, schema: SqliteSchema, staged: string[]): string {
   const copy = `${target}.restoring-${randomBytes(6).toString('hex')}`;
   staged.push(copy);
-  for (const suffix of ['', '-wal']) {
-    if (suffix !== '' && !hasContent(`${source}${suffix}`)) continue;
-    copyFileSync(`${source}${suffix}`, `${copy}${suffix}`, constants.COPYFILE_EXCL);
-    chmodSync(`${copy}${suffix}`, 0o600);
-  }
+  copyDatabaseFiles(source, copy, PRIVATE_ACCESS);
   try {
     checkIdentity(copy, schema);
   } catch (error) {
@@ -133,36 +138,6 @@ function checked(copy: string, source: string, schema: SqliteSchema): CheckedCop
   } catch (error) {
     throw toCliError(error, copy, source);
   }
-}
-
-/**
- * Puts the staged copy in place of `target` with one rename (atomic on one file system), after
- * keeping `target` and its -wal as `<target>.before-restore[.N]`: nothing is lost. The old -wal and
- * -shm go first, so SQLite can never replay them into the restored file. Returns the kept name.
- */
-function swapIn(staged: string, target: string): string | null {
-  let kept: string | null = null;
-  if (existsSync(target)) {
-    kept = freeName(`${target}.before-restore`);
-    for (const suffix of ['', '-wal']) {
-      if (suffix !== '' && !hasContent(`${target}${suffix}`)) continue;
-      copyFileSync(`${target}${suffix}`, `${kept}${suffix}`, constants.COPYFILE_EXCL);
-      chmodSync(`${kept}${suffix}`, 0o600);
-    }
-  }
-  for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${target}${suffix}`, { force: true });
-  renameSync(staged, target);
-  return kept;
-}
-
-function hasContent(path: string): boolean {
-  return existsSync(path) && statSync(path).size > 0;
-}
-
-function freeName(base: string): string {
-  let name = base;
-  for (let n = 2; existsSync(name); n++) name = `${base}.${n}`;
-  return name;
 }
 
 function refused<T>(promise: Promise<T>): Promise<T> {

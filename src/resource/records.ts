@@ -61,7 +61,7 @@ export class RecordStore {
     this.deleteRow = db.prepare('DELETE FROM records WHERE id = ? AND owner = ?');
   }
 
-  /** Opens (creating, 0600, if needed) the records file; refuses files that are not one (StoreError). */
+  /** Opens (creating it as its folder says, if needed) the records file; refuses files that are not one (StoreError). */
   static async open(path: string, options: RecordStoreOptions = {}): Promise<RecordStore> {
     const { db } = await openSqliteFile(path, RECORDS_SCHEMA, options.sqliteBinding);
     try {

@@ -1,6 +1,7 @@
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from './errors.js';
+import { applyAccess, type FileAccess } from './file-modes.js';
 import { asStoreError, forgetCleanClose, isSqliteHeader, readHeader, type SqliteSchema } from './sqlite-file.js';
 
 /** What a checked copy holds. */
@@ -103,4 +104,20 @@ export function checkIdentity(path: string, schema: SqliteSchema): void {
 /** A database file with its -wal, -shm and -journal companions, if any. */
 export function removeDatabaseFiles(path: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+}
+
+/**
+ * Copies a database file, and its -wal when that holds anything, to new files at `to` (refused if
+ * there), giving the copies `access` (see applyAccess).
+ */
+export function copyDatabaseFiles(from: string, to: string, access: FileAccess | undefined): void {
+  for (const suffix of ['', '-wal']) {
+    if (suffix !== '' && !hasContent(`${from}${suffix}`)) continue;
+    copyFileSync(`${from}${suffix}`, `${to}${suffix}`, constants.COPYFILE_EXCL);
+    applyAccess(`${to}${suffix}`, access);
+  }
+}
+
+function hasContent(path: string): boolean {
+  return existsSync(path) && statSync(path).size > 0;
 }

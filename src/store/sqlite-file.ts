@@ -1,9 +1,9 @@
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { outsideAsar } from '../outside-asar.js';
 import { StoreError } from './errors.js';
+import { createDatabaseFile, prepareFolder } from './file-modes.js';
 import { connect } from './sqlite-binding.js';
 
 /** What tells one kind of Gatehouse SQLite file from another, and how to bring it up to date. */
@@ -91,19 +91,18 @@ export async function openSqliteFile(path: string, schema: SqliteSchema, binding
   }
 }
 
-/** New files are created private to this OS user (SQLite gives -wal and -shm the same mode). */
+/**
+ * New files follow their folder (see file-modes.ts): private to this OS user, or shared with the
+ * folder's group in a folder IT prepared for it; a folder anyone may replace files in is refused.
+ */
 function prepareFile(path: string, schema: SqliteSchema): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  prepareFolder(path);
   let size: number;
   try {
     size = statSync(path).size;
   } catch {
-    try {
-      closeSync(openSync(path, 'wx', 0o600));
-    } catch (error) {
-      // Another process created it first: carry on with its (new, empty or initialised) file.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    // If another process creates it first, carry on with its (new, empty or initialised) file.
+    createDatabaseFile(path);
     return;
   }
   if (size === 0) return;

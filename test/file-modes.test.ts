@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEngine, StoreError } from '../dist/index.js';
+import { RecordStore } from '../dist/resource/records.js';
+import { PASSWORD, seeded, tempDir } from './helpers.js';
+
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+
+// A umask that takes group write away, as most systems have: a shared file must be 0660 all the same.
+let umaskBefore: number;
+beforeAll(() => {
+  umaskBefore = process.umask(0o022);
+});
+afterAll(() => {
+  process.umask(umaskBefore);
+});
+
+/** A folder with exactly this mode (setgid and sticky bits too) and group, in a temp dir any user may pass through. */
+function folder(mode: number, gid?: number): string {
+  const parent = tempDir();
+  chmodSync(parent, 0o755); // another OS user must reach the folder through it
+  const dir = join(parent, 'data');
+  mkdirSync(dir);
+  if (gid !== undefined) chownSync(dir, process.getuid!(), gid);
+  chmodSync(dir, mode); // after chown, which may clear the setgid bit
+  return dir;
+}
+
+function modeOf(path: string): number {
+  return statSync(path).mode & 0o7777;
+}
+
+/** The mode of a database file and of the -wal and -shm files SQLite made beside it. */
+function modes(path: string): number[] {
+  return ['', '-wal', '-shm'].map((suffix) => modeOf(`${path}${suffix}`));
+}
+
+/** Opens the records database (the resource service's) at `path`, writes a record, and leaves it open. */
+async function records(path: string): Promise<RecordStore> {
+  const store = await RecordStore.open(path);
+  store.create('alice', { title: 'one', body: 'record' });
+  return store;
+}
+
+describe('database files follow their folder', () => {
+  it.each([
+    ['its group may write', '2770', '0660'],
+    ['private', '0700', '0600'],
+    ['anyone may write to with the sticky bit (like /tmp)', '1777', '0600'],
+  ])('in a folder %s (%s), the databases and their -wal and -shm are created %s whatever the umask', async (_kind, folderOctal, fileOctal) => {
+    const [folderMode, fileMode] = [Number.parseInt(folderOctal, 8), Number.parseInt(fileOctal, 8)];
+    expect(process.umask() & 0o020).toBe(0o020);
+    const dir = folder(folderMode);
+    const path = join(dir, 'g.db');
+    await seeded({ path });
+    const store = await records(join(dir, 'g.data.db'));
+    try {
+      expect(modes(path)).toEqual([fileMode, fileMode, fileMode]);
+      expect(modes(join(dir, 'g.data.db'))).toEqual([fileMode, fileMode, fileMode]);
+      expect(statSync(path).gid).toBe(statSync(dir).gid);
+      expect(modeOf(dir)).toBe(folderMode);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('a folder anyone may write to without the sticky bit (0777) is refused, before any file is created, and so is a database already there', async () => {
+    const dir = folder(0o777);
+    for (const open of [() => openEngine({ path: join(dir, 'g.db'), hashWorkers: 1 }), () => RecordStore.open(join(dir, 'g.data.db'))]) {
+      const error = await open().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error).toMatchObject({ code: 'unavailable' });
+      expect((error as StoreError).message).toMatch(/anyone may write to its folder .*data \(mode 0777, no sticky bit\), so anyone could replace the database/);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+
+    // A database made while the folder was private is refused once anyone may replace it, untouched.
+    chmodSync(dir, 0o700);
+    const { engine, path } = await seeded({ path: join(dir, 'g.db') });
+    await engine.close();
+    const bytes = readFileSync(path);
+    chmodSync(dir, 0o777);
+    await expect(openEngine({ path, hashWorkers: 1 })).rejects.toMatchObject({ name: 'StoreError', code: 'unavailable' });
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+    expect(readdirSync(dir)).toEqual(['g.db']);
+  });
+});
+
+interface ChildAnswer {
+  signedIn?: boolean;
+  users?: string[];
+  error?: { name: string; code: string; message: string };
+}
+
+const SIGN_IN_ONCE = fileURLToPath(new URL('./fixtures/sign-in-once.mjs', import.meta.url));
+
+/**
+ * As another OS user (uid and gid 65534): opens an engine on `path`, signs alice in (a write: a
+ * session, audit events) and lists the users (test/fixtures/sign-in-once.mjs).
+ */
+function asAnotherUser(path: string): Promise<ChildAnswer> {
+  // Without XDG_RUNTIME_DIR: root's is not this user's to use.
+  const { XDG_RUNTIME_DIR: _rootsOwn, ...env } = process.env;
+  const child = spawn(process.execPath, [SIGN_IN_ONCE, path, PASSWORD], { uid: NOBODY, gid: NOBODY, cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) reject(new Error(`the child exited with ${code}: ${stderr}`));
+      else resolve(JSON.parse(stdout) as ChildAnswer);
+    });
+  });
+}
+
+/** A database made by this (root) process: a public client and alice. */
+async function madeByRoot(path: string): Promise<void> {
+  const engine = await openEngine({ path, hashWorkers: 1 });
+  engine.clients.add({ id: 'desktop', secret: 'none', scope: ['records:read'] });
+  await engine.users.add({ username: 'alice', password: PASSWORD, scope: ['records:read'] });
+  await engine.close();
+}
+
+describe('a second OS user', () => {
+  it.runIf(isRoot)('opens a database another user created in a shared folder, signs in and lists users (needs root: only root can run a process as another user)', async () => {
+    const shared = folder(0o2770, NOBODY);
+    const path = join(shared, 'g.db');
+    await madeByRoot(path);
+    expect([modeOf(path), statSync(path).uid, statSync(path).gid]).toEqual([0o660, 0, NOBODY]);
+
+    expect(await asAnotherUser(path)).toEqual({ signedIn: true, users: ['alice'] });
+    // And the first user still opens what the second one wrote.
+    const engine = await openEngine({ path, hashWorkers: 1 });
+    expect(engine.sessions.list().length).toBe(1);
+    await engine.close();
+  });
+
+  it.runIf(isRoot)('cannot open one in a private folder, nor a 0600 file in a folder without setgid (needs root: only root can run a process as another user)', async () => {
+    const privateFolder = folder(0o700, NOBODY);
+    await madeByRoot(join(privateFolder, 'g.db'));
+    expect(modeOf(join(privateFolder, 'g.db'))).toBe(0o600);
+    expect(await asAnotherUser(join(privateFolder, 'g.db'))).toMatchObject({ error: { name: 'StoreError', code: 'unavailable', message: expect.stringMatching(/EACCES: permission denied/) } });
+
+    // Group-writable, but without setgid a new file gets its creator's group, not the folder's: it stays private.
+    const noSetgid = folder(0o770, NOBODY);
+    const path = join(noSetgid, 'g.db');
+    await madeByRoot(path);
+    expect([modeOf(path), statSync(path).gid]).toEqual([0o600, 0]);
+    expect(await asAnotherUser(path)).toMatchObject({ error: { name: 'StoreError', code: 'unavailable', message: expect.stringMatching(/EACCES: permission denied/) } });
+  });
+});
