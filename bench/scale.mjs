@@ -28,7 +28,8 @@ export const figures = [
 const SIZE = { users: 100_000, liveSessions: 200_000, tokensPerSession: 5, endedSessions: 800_000 };
 
 export async function measure({ quick }) {
-  const signInPairs = quick ? 4 : 16;
+  // Two sign-ins at once on 2 cores: 16 pairs gave sign-in ratios from 0.83 to 1.06; 40 settle it.
+  const signInPairs = quick ? 4 : 40;
   // A refresh's time is mostly its WAL write and fdatasync, whose distributions have two modes on
   // this disk, and which mode a file is in drifts over seconds: 400 samples gave ratios from 1.003
   // to 1.126 between runs of the same code. So: thousands of samples, in rounds spread over the
