@@ -162,6 +162,19 @@ describe('signing keys', () => {
     await expect(other.verifyAccessToken(late.access_token)).resolves.toMatchObject({ sid: expect.any(String) });
   });
 
+  it('stay verifiable for the tokens they signed when a shorter lifetime comes in before they retire', async () => {
+    const { engine, clock } = await seeded({ policy: { accessTokenTtlSeconds: 3600 } });
+    const signed = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });
+    const pid = JSON.parse(decodePart(signed.access_token, 3)).kid as string;
+    await provision(engine, { version: 1, policy: { accessTokenTtlSeconds: 300 } });
+    await engine.rotateSigningKey();
+    const retired = engine.publishedKeys().find((k) => k.pid === pid)!;
+    expect(retired.status).toBe('retiring');
+    expect(retired.verifyUntil).toBeGreaterThanOrEqual(clock.now() + 3600 * 1000);
+    clock.advance(3600 - 1); // the token's last second
+    await expect(engine.verifyAccessToken(signed.access_token)).resolves.toMatchObject({ sid: expect.any(String) });
+  });
+
   it('can be rotated by hand', async () => {
     const { engine } = await seeded();
     const signed = await engine.token({ grant_type: 'password', client_id: 'desktop', username: 'alice', password: PASSWORD });

@@ -545,7 +545,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
         },
         leewaySeconds: policy.clockLeewaySeconds,
       }),
-      checkpointed: () => announcer.flush(),
+      // The announcer reads in batches and holds a checkpoint back until the events it covers are out.
+      checkpointed: () => announcer.schedule(),
       publishRevocations: (revocations) => engine?.announceRevocations(revocations),
       track: (task) => engine?.track(task),
       maintains: options.signingKeyAtOpen !== false,

@@ -11,6 +11,8 @@ export interface SigningKey {
   activeUntil: number;
   /** Tokens it signed verify until then; extended when a longer token lifetime comes into force. */
   verifyUntil: number;
+  /** The longest token horizon (ms) in force while it signed: retiring it must not cut a token short. */
+  horizonMs: number;
 }
 
 export interface KeyRingOptions {
@@ -63,11 +65,21 @@ export class KeyRing {
    */
   private covering(key: SigningKey): SigningKey {
     const horizon = this.options.tokenHorizonMs;
+    key.horizonMs = Math.max(key.horizonMs, horizon);
     if (this.clock.now() + horizon <= key.verifyUntil) return key;
-    key.verifyUntil = key.activeUntil + horizon;
-    this.repository.extendVerification(key.pid, key.verifyUntil);
+    const verifyUntil = key.activeUntil + horizon;
+    try {
+      this.repository.extendVerification(key.pid, verifyUntil);
+    } catch (error) {
+      // This may run after a grant's commit, where nothing may fail: the token is still signed and
+      // verifies until the window on record (earlier than its exp, never later); the next signature
+      // tries again.
+      process.emitWarning(`gatehouse: extending signing key ${key.pid}'s verification window failed: ${(error as Error).message}`);
+      return key;
+    }
+    key.verifyUntil = verifyUntil;
     const cached = this.publicKeys.get(key.pid);
-    if (cached) cached.verifyUntil = key.verifyUntil;
+    if (cached) cached.verifyUntil = verifyUntil;
     this.onExtended();
     return key;
   }
@@ -88,8 +100,7 @@ export class KeyRing {
     const previous = this.current;
     if (previous) {
       const now = this.clock.now();
-      const verifyUntil = now + this.options.tokenHorizonMs;
-      this.repository.retire(previous.pid, now, verifyUntil);
+      this.repository.retire(previous.pid, now, now + this.horizonOf(previous));
       this.publicKeys.delete(previous.pid);
       this.current = undefined;
     }
@@ -161,8 +172,13 @@ export class KeyRing {
     const key = this.current;
     if (!key || this.options.protector) return;
     const now = this.clock.now();
-    this.repository.retire(key.pid, now, now + this.options.tokenHorizonMs);
+    this.repository.retire(key.pid, now, now + this.horizonOf(key));
     this.current = undefined;
+  }
+
+  /** How long after now a token `key` signed may still be valid (a shorter lifetime may be in force since). */
+  private horizonOf(key: SigningKey): number {
+    return Math.max(key.horizonMs, this.options.tokenHorizonMs);
   }
 
   /** Stops scheduled rotation and waits for one under way (the engine is closing). */
@@ -207,9 +223,10 @@ export class KeyRing {
       verify_until: activeUntil + this.options.tokenHorizonMs,
       protected_secret: protectedSecret,
     });
-    const verifyUntil = activeUntil + this.options.tokenHorizonMs;
+    const horizonMs = this.options.tokenHorizonMs;
+    const verifyUntil = activeUntil + horizonMs;
     this.publicKeys.set(pid, { key: publicKey, verifyUntil });
-    return { pid, paserk, secretKey, activeUntil, verifyUntil };
+    return { pid, paserk, secretKey, activeUntil, verifyUntil, horizonMs };
   }
 
   /** With a protector, a restart keeps signing with the persisted key while its window lasts. */
@@ -228,6 +245,7 @@ export class KeyRing {
       process.emitWarning(`gatehouse: the protected signing key ${row.pid} does not match its record; starting a new key.`);
       return undefined;
     }
-    return { pid, paserk: publicPaserk, secretKey, activeUntil: row.active_until, verifyUntil: row.verify_until };
+    // Its window on record tells the longest horizon it was given before this start.
+    return { pid, paserk: publicPaserk, secretKey, activeUntil: row.active_until, verifyUntil: row.verify_until, horizonMs: row.verify_until - row.active_until };
   }
 }
