@@ -1,13 +1,13 @@
-import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { dataPathFor } from '../resource/service-config.js';
 import { RECORDS_SCHEMA } from '../resource/records-migrations.js';
-import { backupSqliteFile, checkCopy, checkIdentity, copyDatabaseFiles, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
+import { backupSqliteFile, checkCopy, checkIdentity, copyDatabaseFiles, DATABASE_SUFFIXES, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
 import { runningHosts } from '../store/change-signal.js';
 import { AUTH_SCHEMA } from '../store/database.js';
 import { StoreError } from '../store/errors.js';
-import { PRIVATE_ACCESS } from '../store/file-modes.js';
+import { PRIVATE_ACCESS, refuseSymbolicLink } from '../store/file-modes.js';
 import { openSqliteFile, type SqliteSchema } from '../store/sqlite-file.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
@@ -114,8 +114,13 @@ async function refuseWhileHostsRun(db: string): Promise<void> {
  * (SQLITE_BUSY), whoever holds it. A database too damaged to lock is no reason to refuse a restore.
  */
 function refuseWhileOpenElsewhere(db: string): void {
-  // Not a file (a symbolic link, say) is not opened here: keeping a copy of it refuses it.
-  if (!lstatSync(db, { throwIfNoEntry: false })?.isFile()) return;
+  // SQLite follows links, also to its -wal, -shm and -journal: none is opened through one.
+  try {
+    for (const suffix of DATABASE_SUFFIXES) refuseSymbolicLink(`${db}${suffix}`);
+  } catch (error) {
+    throw new CliError('refused', `Cannot restore: ${(error as Error).message} Nothing was changed.`);
+  }
+  if (!existsSync(db)) return;
   let probe: BetterSqlite3.Database | undefined;
   try {
     probe = new BetterSqlite3(db, { fileMustExist: true, timeout: 0 });

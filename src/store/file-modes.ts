@@ -90,7 +90,7 @@ export function newFileAccess(path: string): FileAccess {
  */
 export function accessOf(target: string): FileAccess | undefined {
   const replaced = lstatSync(target, { throwIfNoEntry: false });
-  if (replaced?.isSymbolicLink()) throw symbolicLink(target);
+  refuseSymbolicLink(target, replaced);
   if (!replaced?.isFile()) return undefined;
   if (!POSIX) return PRIVATE_ACCESS;
   return { mode: replaced.mode & 0o777, uid: process.getuid?.() === 0 ? replaced.uid : undefined, gid: replaced.gid };
@@ -142,6 +142,11 @@ export function openRegularFile(path: string): { fd: number; stats: Stats } | un
 /** Creates a new file at `path` to write, refused if anything (a dangling symbolic link too) is there. */
 export function createExclusive(path: string): number {
   return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, PRIVATE);
+}
+
+/** Refuses a symbolic link at `path` (see accessOf), with what lstat found there if already known. */
+export function refuseSymbolicLink(path: string, found = lstatSync(path, { throwIfNoEntry: false })): void {
+  if (found?.isSymbolicLink()) throw symbolicLink(path);
 }
 
 function symbolicLink(path: string): StoreError {
