@@ -58,7 +58,7 @@ export function createDatabaseFile(path: string): void {
   let fd: number;
   try {
     // Created private, then set exactly: never more open than meant, not even briefly.
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, PRIVATE);
+    fd = createExclusive(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
     throw error;
