@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, watch, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -72,6 +72,24 @@ function accessOf(path: string): { mode: number; uid: number; gid: number } {
   const { mode, uid, gid } = statSync(path);
   return { mode: mode & 0o7777, uid, gid };
 }
+
+/** Every regular file under `dir`, links not followed. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => join(dir, name))
+    .filter((path) => lstatSync(path).isFile());
+}
+
+/** A file only its owner may read (root, when the tests run as root), with bytes to look for. */
+function secretFile(): { path: string; bytes: Buffer; before: ReturnType<typeof accessOf> } {
+  const path = join(tempDir(), 'secret');
+  const bytes = Buffer.from('root-only bytes that must never land in the shared folder\n'.repeat(64));
+  writeFileSync(path, bytes, { mode: 0o600 });
+  return { path, bytes, before: accessOf(path) };
+}
+
+/** What restore leaves of its private folder in `dir`. */
+const workspacesIn = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('.gatehouse-restore-'));
 
 async function until(what: string, condition: () => boolean): Promise<void> {
   for (let i = 0; i < 6000 && !condition(); i++) await new Promise((done) => setTimeout(done, 10));
@@ -215,7 +233,7 @@ describe('gatehouse backup and restore', () => {
     expect(existsSync(`${db}.before-restore`)).toBe(false);
     expect(readFileSync(dir + '/notes.txt', 'utf8')).toMatch(/^not a database/);
     // Nothing staged is left behind.
-    expect(readdirSync(dir).filter((name) => name.includes('restoring'))).toEqual([]);
+    expect(workspacesIn(dir)).toEqual([]);
   });
 
   it('restore refuses while any other process has the database open, signal listener or not', async () => {
@@ -230,7 +248,7 @@ describe('gatehouse backup and restore', () => {
       const refused = await runGatehouse(['restore', good, '--db', db]);
       expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/is open in another process .*; stop it, then restore/)]);
       expect(existsSync(`${db}.before-restore`)).toBe(false);
-      expect(readdirSync(dir).filter((name) => name.includes('restoring'))).toEqual([]);
+      expect(workspacesIn(dir)).toEqual([]);
     } finally {
       holder.close();
     }
@@ -280,9 +298,81 @@ describe('gatehouse backup and restore', () => {
     // The pair is never mixed: the auth database is the one it replaced, byte for byte, and the records' place as it was.
     expect(readFileSync(db).equals(before)).toBe(true);
     expect(readdirSync(records)).toEqual(['notes.txt']);
-    expect(readdirSync(dir).filter((name) => name.includes('before-restore') || name.includes('restoring'))).toEqual([]);
+    expect(readdirSync(dir).filter((name) => name.includes('before-restore') || name.includes('gatehouse-restore'))).toEqual([]);
     expect((await json(db, ['users', 'list'])).map((u: { username: string }) => u.username).sort()).toEqual(['alice', 'bob', 'carol']);
     expect(await json(db, ['audit', 'verify'])).toMatchObject({ ok: true });
+  });
+
+  it('restore refuses a -wal beside the database that is a symbolic link (to a file only root may read), and copies nothing of what it points to', async () => {
+    const dir = tempDir();
+    const { db, good } = await backedUp(dir);
+    const secret = secretFile();
+    rmSync(`${db}-wal`, { force: true }); // the empty one SQLite may leave
+    symlinkSync(secret.path, `${db}-wal`);
+    const before = readFileSync(db);
+
+    const run = await runGatehouse(['restore', good, '--db', db]);
+    expect([run.code, run.stdout]).toEqual([1, '']);
+    expect(run.stderr).toBe(
+      `gatehouse: Cannot restore: ${db}-wal is a symbolic link, which is not followed (in a shared folder another member may have put it there); it was left as it is. Nothing was changed.\n`,
+    );
+    expect(readFileSync(db).equals(before)).toBe(true);
+    expect(readlinkSync(`${db}-wal`)).toBe(secret.path);
+    expect([accessOf(secret.path), readFileSync(secret.path).equals(secret.bytes)]).toEqual([secret.before, true]);
+    const leaked = filesUnder(dir).filter((path) => readFileSync(path).includes(secret.bytes.subarray(0, 58)));
+    expect(leaked).toEqual([]);
+    expect(workspacesIn(dir)).toEqual([]);
+  });
+
+  it('a symbolic link planted at <database>.before-restore is never followed: the kept copy takes the next free name', async () => {
+    const dir = tempDir();
+    const { db, records, good } = await backedUp(dir);
+    const secret = secretFile();
+    symlinkSync(secret.path, `${db}.before-restore`);
+    // A dangling link counts as taken too.
+    symlinkSync(join(dir, 'nowhere'), `${records}.before-restore-wal`);
+    const replaced = readFileSync(db);
+
+    const restored = await json(db, ['restore', good]);
+    expect(restored.kept).toEqual({ database: `${db}.before-restore.2`, records: `${records}.before-restore.2` });
+    expect(readFileSync(`${db}.before-restore.2`).equals(replaced)).toBe(true);
+    expect([readlinkSync(`${db}.before-restore`), readlinkSync(`${records}.before-restore-wal`)]).toEqual([secret.path, join(dir, 'nowhere')]);
+    expect([accessOf(secret.path), readFileSync(secret.path).equals(secret.bytes)]).toEqual([secret.before, true]);
+    expect(existsSync(join(dir, 'nowhere'))).toBe(false);
+    expect((await json(db, ['users', 'list'])).map((u: { username: string }) => u.username).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('restore stages its copies in a private folder (0700) of its own, never in the database folder itself, and removes it after success and failure', async () => {
+    const dir = tempDir();
+    const { db, records, good } = await backedUp(dir);
+    const seen = new Set<string>();
+    const workspaceModes: number[] = [];
+    const watcher = watch(dir, (_event, name) => {
+      if (name === null) return;
+      seen.add(name);
+      if (!name.startsWith('.gatehouse-restore-')) return;
+      const stats = statSync(join(dir, name), { throwIfNoEntry: false });
+      if (stats) workspaceModes.push(stats.mode & 0o7777);
+    });
+    try {
+      const restored = await json(db, ['restore', good]);
+      expect(restored.kept).toEqual({ database: `${db}.before-restore`, records: `${records}.before-restore` });
+      // A failing restore (the records' name taken by a folder: the rename fails) cleans up too.
+      rmSync(records);
+      mkdirSync(records);
+      const failed = await runGatehouse(['restore', good, '--db', db]);
+      expect([failed.code, failed.stderr]).toEqual([1, expect.stringMatching(/putting the restored copy in place of .*g\.data\.db failed \(EISDIR/)]);
+    } finally {
+      watcher.close();
+    }
+    const workspaces = [...seen].filter((name) => name.startsWith('.gatehouse-restore-'));
+    // Two restores, two private folders; nothing else appeared but the databases' own names.
+    expect(workspaces).toHaveLength(2);
+    expect(workspaceModes.length).toBeGreaterThan(0);
+    expect(workspaceModes.every((mode) => mode === 0o700)).toBe(true);
+    const own = new Set(['g.db', 'g.data.db', 'g.db.before-restore', 'g.data.db.before-restore'].flatMap((name) => ['', '-wal', '-shm', '-journal'].map((suffix) => `${name}${suffix}`)));
+    expect([...seen].filter((name) => !own.has(name) && !workspaces.includes(name))).toEqual([]);
+    expect(workspacesIn(dir)).toEqual([]);
   });
 
   it('backup refuses an OUT that exists, and a missing database; --json reports what was written', async () => {

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, StoreError } from '../dist/index.js';
 import { RecordStore } from '../dist/resource/records.js';
+import { copyDatabaseFiles } from '../dist/store/backup.js';
+import { accessOf, applyAccess, createDatabaseFile, PRIVATE_ACCESS } from '../dist/store/file-modes.js';
 import { PASSWORD, seeded, tempDir } from './helpers.js';
 
 const NOBODY = 65534;
@@ -156,5 +158,106 @@ describe('a second OS user', () => {
     await madeByRoot(path);
     expect([modeOf(path), statSync(path).gid]).toEqual([0o600, 0]);
     expect(await asAnotherUser(path)).toMatchObject({ error: { name: 'StoreError', code: 'unavailable', message: expect.stringMatching(/EACCES: permission denied/) } });
+  });
+});
+
+describe('the access a file is given', () => {
+  it.runIf(process.platform === 'linux')('on Linux a folder its group may write gives new files 0660 only with the setgid bit (0770: 0600, 2770: 0660)', () => {
+    for (const [mode, expected] of [[0o770, 0o600], [0o2770, 0o660]] as const) {
+      const dir = folder(mode);
+      const path = join(dir, 'g.db');
+      // Without setgid the file still has the folder's group here (both are this process's): the bit decides, not the group.
+      createDatabaseFile(path);
+      expect([modeOf(path), statSync(path).gid], mode.toString(8)).toEqual([expected, statSync(dir).gid]);
+    }
+  });
+
+  it('a new private file is exactly 0600 even under a umask that would take its owner\'s write away (0277)', () => {
+    const path = join(folder(0o700), 'g.db');
+    const before = process.umask(0o277);
+    try {
+      createDatabaseFile(path);
+    } finally {
+      process.umask(before);
+    }
+    expect(modeOf(path)).toBe(0o600);
+  });
+
+  it.runIf(isRoot)('a file put in place of another takes its group (needs root: to own a file of group 65534)', () => {
+    const dir = folder(0o700);
+    const replaced = join(dir, 'g.db');
+    writeFileSync(replaced, '');
+    chownSync(replaced, 0, NOBODY);
+    chmodSync(replaced, 0o640);
+    const fresh = join(dir, 'new.db');
+    const fd = openSync(fresh, 'wx', 0o600);
+    try {
+      applyAccess(fd, accessOf(replaced)!);
+    } finally {
+      closeSync(fd);
+    }
+    expect([modeOf(fresh), statSync(fresh).uid, statSync(fresh).gid]).toEqual([0o640, 0, NOBODY]);
+  });
+
+  it.runIf(isRoot)('a process that may not give the new file the replaced file\'s group leaves it no group or other bits (needs root: to run as uid 65534)', async () => {
+    const dir = folder(0o755);
+    const replaced = join(dir, 'g.db');
+    writeFileSync(replaced, '');
+    chmodSync(replaced, 0o664); // root's, group 0: no group of uid 65534
+    const own = join(dir, 'own');
+    mkdirSync(own);
+    chownSync(own, NOBODY, NOBODY);
+    const fresh = join(own, 'new.db');
+    const script = `
+      import { closeSync, openSync } from 'node:fs';
+      import { accessOf, applyAccess } from ${JSON.stringify(new URL('../dist/store/file-modes.js', import.meta.url).href)};
+      const fd = openSync(${JSON.stringify(fresh)}, 'wx', 0o600);
+      applyAccess(fd, accessOf(${JSON.stringify(replaced)}));
+      closeSync(fd);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { uid: NOBODY, gid: NOBODY, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise((done) => child.once('close', done));
+    expect([code, stderr]).toEqual([0, '']);
+    expect([modeOf(fresh), statSync(fresh).uid, statSync(fresh).gid]).toEqual([0o600, NOBODY, NOBODY]);
+  });
+});
+
+describe('copying database files follows no link', () => {
+  it('a -wal that is a symbolic link is refused, naming it, and nothing is left of the copy', () => {
+    const dir = folder(0o700);
+    const from = join(dir, 'g.db');
+    writeFileSync(from, 'main');
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'secret bytes', { mode: 0o600 });
+    symlinkSync(secret, `${from}-wal`);
+    expect(() => copyDatabaseFiles(from, join(dir, 'copy.db'), PRIVATE_ACCESS)).toThrow(`${from}-wal is a symbolic link, which is not followed`);
+    expect(readdirSync(dir).sort()).toEqual(['g.db', 'g.db-wal', 'secret']);
+  });
+
+  it('a destination name taken by a dangling symbolic link is refused, and its target not created', () => {
+    const dir = folder(0o700);
+    const from = join(dir, 'g.db');
+    writeFileSync(from, 'main');
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'copy.db'));
+    expect(() => copyDatabaseFiles(from, join(dir, 'copy.db'), PRIVATE_ACCESS)).toThrow(/EEXIST/);
+    expect(readdirSync(dir).sort()).toEqual(['copy.db', 'g.db']);
+  });
+
+  it.runIf(isRoot)('a -wal with content of another owner than the database is refused (needs root: to give a file to uid 65534)', () => {
+    const dir = folder(0o700);
+    const from = join(dir, 'g.db');
+    writeFileSync(from, 'main');
+    writeFileSync(`${from}-wal`, 'not the database\'s');
+    chownSync(`${from}-wal`, NOBODY, NOBODY);
+    expect(() => copyDatabaseFiles(from, join(dir, 'copy.db'), PRIVATE_ACCESS)).toThrow(`${from}-wal belongs to another OS user than ${from} (uid ${NOBODY}, not 0)`);
+    expect(readdirSync(dir).sort()).toEqual(['g.db', 'g.db-wal']);
+    // An empty one (SQLite leaves those) is simply not copied.
+    rmSync(`${from}-wal`);
+    writeFileSync(`${from}-wal`, '');
+    chownSync(`${from}-wal`, NOBODY, NOBODY);
+    copyDatabaseFiles(from, join(dir, 'copy.db'), PRIVATE_ACCESS);
+    expect([readFileSync(join(dir, 'copy.db'), 'utf8'), modeOf(join(dir, 'copy.db'))]).toEqual(['main', 0o600]);
+    expect(readdirSync(dir).sort()).toEqual(['copy.db', 'g.db', 'g.db-wal']);
   });
 });

@@ -1,13 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { dataPathFor } from '../resource/service-config.js';
 import { RECORDS_SCHEMA } from '../resource/records-migrations.js';
-import { backupSqliteFile, checkCopy, checkIdentity, copyDatabaseFiles, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
+import { backupSqliteFile, checkCopy, checkIdentity, copyDatabaseFiles, DATABASE_SUFFIXES, removeDatabaseFiles, type CheckedCopy } from '../store/backup.js';
 import { runningHosts } from '../store/change-signal.js';
 import { AUTH_SCHEMA } from '../store/database.js';
 import { StoreError } from '../store/errors.js';
-import { PRIVATE_ACCESS } from '../store/file-modes.js';
+import { PRIVATE_ACCESS, refuseSymbolicLink } from '../store/file-modes.js';
 import { openSqliteFile, type SqliteSchema } from '../store/sqlite-file.js';
 import type { CommandContext } from './command.js';
 import { CliError } from './errors.js';
@@ -51,9 +51,9 @@ export async function restore({ io, args, json, db }: CommandContext): Promise<v
   if (!existsSync(source)) throw new CliError('refused', `No file at ${source}.`);
   await refuseWhileHostsRun(db);
   const dataSource = dataPathFor(source);
-  const staged: string[] = [];
+  const workspace = privateFolderBeside(db);
   try {
-    const auth = stage(source, db, AUTH_SCHEMA, staged);
+    const auth = stage(source, join(workspace, basename(db)), AUTH_SCHEMA);
     // Opening it as an engine vets it in full (and migrates an older backup); then it starts over.
     const outcome = await withEngine(auth, false, (engine) => engine.startOverAfterRestore()).catch((error: unknown) => {
       throw toCliError(error, auth, source);
@@ -61,7 +61,7 @@ export async function restore({ io, args, json, db }: CommandContext): Promise<v
     const database = checked(auth, source, AUTH_SCHEMA);
     let records: string | undefined;
     if (existsSync(dataSource)) {
-      records = stage(dataSource, dataPathFor(db), RECORDS_SCHEMA, staged);
+      records = stage(dataSource, join(workspace, basename(dataPathFor(db))), RECORDS_SCHEMA);
       const opened = await openSqliteFile(records, RECORDS_SCHEMA).catch((error: unknown) => {
         throw toCliError(error, records, dataSource);
       });
@@ -73,7 +73,7 @@ export async function restore({ io, args, json, db }: CommandContext): Promise<v
     // SQLite itself knows of every connection, also a host of another OS user or one whose signal
     // listener did not start: the database must be free of them all.
     refuseWhileOpenElsewhere(db);
-    const [keptDatabase = null, keptRecords = null] = swapInTogether([
+    const [keptDatabase = null, keptRecords = null] = swapInTogether(workspace, [
       { staged: auth, target: db },
       ...(records ? [{ staged: records, target: dataPathFor(db) }] : []),
     ]);
@@ -84,7 +84,21 @@ export async function restore({ io, args, json, db }: CommandContext): Promise<v
       (kept.database ? ` The replaced database is kept as ${kept.database}.` : '');
     reply(io, json, { restored: db, from: source, schemaVersion: database.schemaVersion, records: records !== undefined, kept, ...outcome }, text);
   } finally {
-    for (const path of staged) removeDatabaseFiles(path);
+    rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A new folder beside `db`, private to this process's OS user (mkdtemp makes it 0700), where the
+ * restore stages its copies: in a shared folder, the other members of its group may create, rename
+ * and delete files, but not in there. On the database's own file system, so renames out of it stay
+ * atomic.
+ */
+function privateFolderBeside(db: string): string {
+  try {
+    return mkdtempSync(join(dirname(db), '.gatehouse-restore-'));
+  } catch (error) {
+    throw new CliError('refused', `Cannot restore: cannot create a private folder in ${dirname(db)} (${(error as Error).message}); nothing was changed.`);
   }
 }
 
@@ -100,6 +114,12 @@ async function refuseWhileHostsRun(db: string): Promise<void> {
  * (SQLITE_BUSY), whoever holds it. A database too damaged to lock is no reason to refuse a restore.
  */
 function refuseWhileOpenElsewhere(db: string): void {
+  // SQLite follows links, also to its -wal, -shm and -journal: none is opened through one.
+  try {
+    for (const suffix of DATABASE_SUFFIXES) refuseSymbolicLink(`${db}${suffix}`);
+  } catch (error) {
+    throw new CliError('refused', `Cannot restore: ${(error as Error).message} Nothing was changed.`);
+  }
   if (!existsSync(db)) return;
   let probe: BetterSqlite3.Database | undefined;
   try {
@@ -117,14 +137,12 @@ function refuseWhileOpenElsewhere(db: string): void {
 }
 
 /**
- * A private copy of `source` (and its -wal) beside `target`, for the rename that puts it in place
- * (which gives it the access of the file it replaces: see swapInTogether).
+ * A copy of `source` (and its -wal) at `copy`, in the restore's private folder, for the rename that
+ * puts it in place (which gives it the access of the file it replaces: see swapInTogether).
  */
-function stage(source: string, target: string, schema: SqliteSchema, staged: string[]): string {
-  const copy = `${target}.restoring-${randomBytes(6).toString('hex')}`;
-  staged.push(copy);
-  copyDatabaseFiles(source, copy, PRIVATE_ACCESS);
+function stage(source: string, copy: string, schema: SqliteSchema): string {
   try {
+    copyDatabaseFiles(source, copy, PRIVATE_ACCESS);
     checkIdentity(copy, schema);
   } catch (error) {
     throw toCliError(error, copy, source);

@@ -1,7 +1,7 @@
-import { closeSync, constants, copyFileSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from './errors.js';
-import { applyAccess, type FileAccess } from './file-modes.js';
+import { applyAccess, createExclusive, openRegularFile, type FileAccess } from './file-modes.js';
 import { asStoreError, forgetCleanClose, isSqliteHeader, readHeader, type SqliteSchema } from './sqlite-file.js';
 
 /** What a checked copy holds. */
@@ -101,23 +101,63 @@ export function checkIdentity(path: string, schema: SqliteSchema): void {
   if (applicationId !== schema.applicationId) throw new StoreError('foreign', `${path} is not a Gatehouse database of this kind.`);
 }
 
+/** What SQLite appends to a database file's name for the files that go with it ('' is the file itself). */
+export const DATABASE_SUFFIXES = ['', '-wal', '-shm', '-journal'] as const;
+
 /** A database file with its -wal, -shm and -journal companions, if any. */
 export function removeDatabaseFiles(path: string): void {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+  for (const suffix of DATABASE_SUFFIXES) rmSync(`${path}${suffix}`, { force: true });
 }
 
 /**
  * Copies a database file, and its -wal when that holds anything, to new files at `to` (refused if
- * there), giving the copies `access` (see applyAccess).
+ * anything is there), giving the copies `access` (see applyAccess). Nothing is followed: a symbolic
+ * link in place of either file, a -wal that is not a regular file, or one with content that is not
+ * of the main file's owner (in a shared folder another member may have put it there) is refused,
+ * and what was copied goes.
  */
-export function copyDatabaseFiles(from: string, to: string, access: FileAccess | undefined): void {
-  for (const suffix of ['', '-wal']) {
-    if (suffix !== '' && !hasContent(`${from}${suffix}`)) continue;
-    copyFileSync(`${from}${suffix}`, `${to}${suffix}`, constants.COPYFILE_EXCL);
-    applyAccess(`${to}${suffix}`, access);
+export function copyDatabaseFiles(from: string, to: string, access: FileAccess): void {
+  const main = openRegularFile(from);
+  if (!main) throw new StoreError('unavailable', `Cannot read ${from}: there is no file.`);
+  const copied: string[] = [];
+  try {
+    copyOpenFile(main.fd, to, access, copied);
+    const wal = openRegularFile(`${from}-wal`);
+    if (!wal) return;
+    try {
+      if (wal.stats.size === 0) return;
+      if (wal.stats.uid !== main.stats.uid) {
+        throw new StoreError(
+          'unavailable',
+          `${from}-wal belongs to another OS user than ${from} (uid ${wal.stats.uid}, not ${main.stats.uid}); it was left as it is. ` +
+            'If it is the database\'s own, start and stop the app or gatehouse serve once (which moves its changes into the database), then try again.',
+        );
+      }
+      copyOpenFile(wal.fd, `${to}-wal`, access, copied);
+    } finally {
+      closeSync(wal.fd);
+    }
+  } catch (error) {
+    for (const path of copied) rmSync(path, { force: true });
+    throw error;
+  } finally {
+    closeSync(main.fd);
   }
 }
 
-function hasContent(path: string): boolean {
-  return existsSync(path) && statSync(path).size > 0;
+const CHUNK = 1 << 20;
+
+/** Copies what `source` holds to a new file at `to`, by descriptor, and gives it `access`. */
+function copyOpenFile(source: number, to: string, access: FileAccess, copied: string[]): void {
+  const out = createExclusive(to);
+  copied.push(to);
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    for (let position = 0, read; (read = readSync(source, buffer, 0, CHUNK, position)) > 0; position += read) {
+      for (let written = 0; written < read; ) written += writeSync(out, buffer, written, read - written);
+    }
+    applyAccess(out, access);
+  } finally {
+    closeSync(out);
+  }
 }
