@@ -107,21 +107,41 @@ const SIGN_IN_ONCE = fileURLToPath(new URL('./fixtures/sign-in-once.mjs', import
  * As another OS user (uid and gid 65534): opens an engine on `path`, signs alice in (a write: a
  * session, audit events) and lists the users (test/fixtures/sign-in-once.mjs).
  */
-function asAnotherUser(path: string): Promise<ChildAnswer> {
+function asAnotherUser(path: string, user: { uid: number; gid: number } = { uid: NOBODY, gid: NOBODY }): Promise<ChildAnswer> {
+  return signInAs(path, user, false).answer;
+}
+
+/**
+ * Runs test/fixtures/sign-in-once.mjs as `user`; with `hold`, the child keeps the database open
+ * (and the -wal and -shm it made) after answering, until `release()`, which resolves once it exited.
+ */
+function signInAs(path: string, user: { uid: number; gid: number }, hold: boolean): { answer: Promise<ChildAnswer>; release(): Promise<void> } {
   // Without XDG_RUNTIME_DIR: root's is not this user's to use.
   const { XDG_RUNTIME_DIR: _rootsOwn, ...env } = process.env;
-  const child = spawn(process.execPath, [SIGN_IN_ONCE, path, PASSWORD], { uid: NOBODY, gid: NOBODY, cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SIGN_IN_ONCE, path, PASSWORD, ...(hold ? ['--hold'] : [])], { uid: user.uid, gid: user.gid, cwd: '/', env, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (!hold) child.stdin.end();
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
+  const closed = new Promise<void>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) reject(new Error(`the child exited with ${code}: ${stderr}`));
-      else resolve(JSON.parse(stdout) as ChildAnswer);
-    });
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`the child exited with ${code}: ${stderr}`))));
   });
+  const answer = new Promise<ChildAnswer>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const line = stdout.split('\n')[0];
+      if (stdout.includes('\n') && line) resolve(JSON.parse(line) as ChildAnswer);
+    });
+    closed.then(() => reject(new Error(`the child answered nothing: ${stderr}`)), reject);
+  });
+  return {
+    answer,
+    release: () => {
+      child.stdin.end();
+      return closed;
+    },
+  };
 }
 
 /** A database made by this (root) process: a public client and alice. */
@@ -143,6 +163,28 @@ describe('a second OS user', () => {
     // And the first user still opens what the second one wrote.
     const engine = await openEngine({ path, hashWorkers: 1 });
     expect(engine.sessions.list().length).toBe(1);
+    await engine.close();
+  });
+
+  it.runIf(isRoot)('two users of the folder\'s group, neither root, use it at once: the -wal and -shm the first makes are the group\'s too (needs root: to run processes as other users)', async () => {
+    const shared = folder(0o2770, NOBODY);
+    const path = join(shared, 'g.db');
+    await madeByRoot(path);
+    const first = signInAs(path, { uid: NOBODY, gid: NOBODY }, true);
+    try {
+      expect(await first.answer).toEqual({ signedIn: true, users: ['alice'] });
+      // Made by the first user while it holds the database open: its -wal and -shm.
+      for (const suffix of ['-wal', '-shm']) {
+        const made = statSync(`${path}${suffix}`);
+        expect([made.mode & 0o7777, made.uid, made.gid], suffix).toEqual([0o660, NOBODY, NOBODY]);
+      }
+      // Another user of the group (not root, so file modes hold) writes beside it.
+      expect(await asAnotherUser(path, { uid: NOBODY - 1, gid: NOBODY })).toEqual({ signedIn: true, users: ['alice'] });
+    } finally {
+      await first.release();
+    }
+    const engine = await openEngine({ path, hashWorkers: 1 });
+    expect(engine.sessions.list().length).toBe(2);
     await engine.close();
   });
 
