@@ -148,6 +148,9 @@ describe('signing keys', () => {
     const pid = JSON.parse(decodePart(first.access_token, 3)).kid as string;
     const windowOf = (keys: ReturnType<typeof engine.publishedKeys>) => keys.find((k) => k.pid === pid)!.verifyUntil;
     const oldWindowEnd = windowOf(engine.publishedKeys());
+    // The other engine's own key, started at its open, is announced here once this one looks: now,
+    // not by a poll in the middle of what follows.
+    engine.checkForChanges();
     const keyEvents: number[] = [];
     engine.on('keys', (keys) => keyEvents.push(windowOf(keys)));
     await provision(engine, { version: 1, policy: { accessTokenTtlSeconds: 3600 } });
